@@ -1,0 +1,151 @@
+//! dezky's storage: one object-safe [`Store`] trait, two backends chosen by URL.
+//!
+//! Every method is one unit of work in one transaction. The audit log is append-only: the trait
+//! has no method that updates or deletes an event, and triggers in both databases reject any
+//! UPDATE or DELETE on the events table that bypasses the trait. Mutations that must be audited
+//! (`create_api_token`, `revoke_api_token`, ...) take their audit event as an argument and commit
+//! it in the same transaction as the change, so there is never one without the other.
+
+mod error;
+mod event_row;
+mod filter_sql;
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+
+pub use error::StoreError;
+pub use records::{
+    AppendOutcome, AppendReceipt, ApiToken, NewApiToken, User, UserSighting,
+};
+
+use async_trait::async_trait;
+use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which database a store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One page of query results, newest first, and whether more events match below it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<AuditEvent>,
+    pub has_more: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations that have not run yet. Safe to call from two instances
+    /// at once (the migrator takes a database lock).
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Appends events in one transaction, in order. An event whose `(source, externalId)` is
+    /// already in the log (or earlier in the same batch) is skipped and reported as a duplicate:
+    /// it consumes no `seq`, so `seq` stays gapless. `recordedAt` is `now`, raised if needed so
+    /// that it never decreases along `seq`.
+    async fn append_events(
+        &self,
+        events: Vec<NewAuditEvent>,
+        now: Timestamp,
+    ) -> Result<AppendReceipt, StoreError>;
+
+    /// Events matching the query, newest (highest `seq`) first, at most `query.limit`.
+    async fn query_events(&self, query: &AuditQuery) -> Result<EventPage, StoreError>;
+
+    async fn get_event(&self, seq: u64) -> Result<Option<AuditEvent>, StoreError>;
+
+    /// The next `seq` the log will assign (the number of events ever appended).
+    async fn next_seq(&self) -> Result<u64, StoreError>;
+
+    async fn create_api_token(
+        &self,
+        token: NewApiToken,
+        audit: NewAuditEvent,
+        now: Timestamp,
+    ) -> Result<ApiToken, StoreError>;
+
+    /// Revokes an active token and records `audit`; `None` (and nothing recorded) when no active
+    /// token has that id.
+    async fn revoke_api_token(
+        &self,
+        id: &str,
+        audit: NewAuditEvent,
+        now: Timestamp,
+    ) -> Result<Option<ApiToken>, StoreError>;
+
+    /// The active (not revoked) token with this hash.
+    async fn find_active_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError>;
+
+    async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Records that an OIDC subject was seen: creates the user (committing `audit_if_created` with
+    /// it) on first sight, otherwise refreshes e-mail, name, groups and last-seen time.
+    async fn see_oidc_user(
+        &self,
+        sighting: UserSighting,
+        audit_if_created: NewAuditEvent,
+        now: Timestamp,
+    ) -> Result<User, StoreError>;
+
+    async fn find_users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError>;
+
+    /// Sets `platformAdmin` on a user and records `audit` with the change.
+    async fn set_platform_admin(
+        &self,
+        user_id: &str,
+        platform_admin: bool,
+        audit: NewAuditEvent,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError>;
+}
+
+/// How long opening a database may take before it is reported as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the store a URL names: `postgres://` or `postgresql://` selects PostgreSQL; `sqlite:`
+/// or a plain file path selects SQLite (the file and its folder are created if missing).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else if url.contains("://") && !url.starts_with("sqlite:") {
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://dezky:s3cret@db:5432/dezky"),
+            "postgres://dezky:***@db:5432/dezky"
+        );
+        assert_eq!(redact_url("postgres://db/dezky"), "postgres://db/dezky");
+        assert_eq!(redact_url("sqlite://data/dezky.db"), "sqlite://data/dezky.db");
+    }
+}

@@ -1,0 +1,206 @@
+//! Turns an [`AuditQuery`] into a SQL WHERE clause and its parameters, for either dialect.
+//!
+//! Kept free of any database handle so both backends share one translation and it can be
+//! tested on its own. Values are always bound as parameters, never spliced into the SQL.
+
+use dezky_core::{ActionFilter, AuditQuery};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The search expression the PostgreSQL trigram index is built on; queries must repeat it
+/// exactly for the planner to use the index.
+pub(crate) const POSTGRES_TEXT_EXPRESSION: &str = "(action || E'\\n' || coalesce(resource_name, '') \
+     || E'\\n' || coalesce(actor_email, '') || E'\\n' || coalesce(tenant_slug, ''))";
+
+#[derive(Debug, Default)]
+pub(crate) struct SqlFilter {
+    conditions: Vec<String>,
+    pub params: Vec<Param>,
+}
+
+impl SqlFilter {
+    fn push(&mut self, dialect: Dialect, template: &str, values: Vec<Param>) {
+        // Each `?` in the template becomes the dialect's placeholder for the next parameter.
+        let mut condition = String::with_capacity(template.len() + 8);
+        for (index, piece) in template.split('?').enumerate() {
+            if index > 0 {
+                match dialect {
+                    Dialect::Sqlite => condition.push('?'),
+                    Dialect::Postgres => {
+                        condition.push('$');
+                        condition.push_str(&(self.params.len() + index).to_string());
+                    }
+                }
+            }
+            condition.push_str(piece);
+        }
+        self.conditions.push(condition);
+        self.params.extend(values);
+    }
+
+    /// ` WHERE a AND b` or the empty string.
+    pub fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+}
+
+/// Escapes LIKE wildcards so user text matches literally (escape character `\`).
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The smallest string greater than every string starting with `prefix`. Action prefixes are
+/// ASCII (validated in dezky-core), so bumping the last byte stays ASCII.
+fn prefix_upper_bound(prefix: &str) -> String {
+    let mut bytes = prefix.as_bytes().to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last += 1;
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
+    let mut filter = SqlFilter::default();
+    let text = |value: &str| Param::Text(value.to_owned());
+    if let Some(cursor) = query.before {
+        let bound = i64::try_from(cursor.0).unwrap_or(i64::MAX);
+        filter.push(dialect, "seq < ?", vec![Param::Int(bound)]);
+    }
+    if let Some(since) = query.since {
+        filter.push(dialect, "at_ms >= ?", vec![Param::Int(since.as_millis())]);
+    }
+    if let Some(until) = query.until {
+        filter.push(dialect, "at_ms < ?", vec![Param::Int(until.as_millis())]);
+    }
+    match (&query.action, dialect) {
+        (None, _) => {}
+        (Some(ActionFilter::Exact(action)), _) => {
+            filter.push(dialect, "action = ?", vec![text(action.as_str())]);
+        }
+        // SQLite compares TEXT byte-wise, so a range scan on the index is exact.
+        (Some(ActionFilter::Prefix(prefix)), Dialect::Sqlite) => filter.push(
+            dialect,
+            "action >= ? AND action < ?",
+            vec![text(prefix), Param::Text(prefix_upper_bound(prefix))],
+        ),
+        // PostgreSQL's collation need not be byte-wise; LIKE with text_pattern_ops is.
+        (Some(ActionFilter::Prefix(prefix)), Dialect::Postgres) => filter.push(
+            dialect,
+            "action LIKE ? ESCAPE '\\'",
+            vec![Param::Text(format!("{}%", escape_like(prefix)))],
+        ),
+    }
+    if let Some(tenant) = &query.tenant_slug {
+        filter.push(dialect, "tenant_slug = ?", vec![text(tenant.as_str())]);
+    }
+    if let Some(partner) = &query.partner_slug {
+        filter.push(dialect, "partner_slug = ?", vec![text(partner.as_str())]);
+    }
+    if let Some(email) = &query.actor_email {
+        filter.push(dialect, "lower(actor_email) = lower(?)", vec![text(email)]);
+    }
+    if let Some(outcome) = query.outcome {
+        filter.push(dialect, "outcome = ?", vec![text(outcome.as_str())]);
+    }
+    if let Some(source) = &query.source {
+        filter.push(dialect, "source = ?", vec![text(source.as_str())]);
+    }
+    if let Some(search) = &query.text {
+        match dialect {
+            Dialect::Sqlite => filter.push(
+                dialect,
+                "seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ?)",
+                // A quoted FTS5 string: with the trigram tokenizer it matches any substring.
+                vec![Param::Text(format!("\"{}\"", search.replace('"', "\"\"")))],
+            ),
+            Dialect::Postgres => filter.push(
+                dialect,
+                &format!("{POSTGRES_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'"),
+                vec![Param::Text(format!("%{}%", escape_like(search)))],
+            ),
+        }
+    }
+    filter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dezky_core::query::{QueryPurpose, RawAuditQuery};
+
+    fn parse(raw: RawAuditQuery) -> AuditQuery {
+        AuditQuery::parse(&raw, QueryPurpose::Page).unwrap()
+    }
+
+    #[test]
+    fn empty_query_has_no_where_clause() {
+        let filter = build(&AuditQuery::default(), Dialect::Postgres);
+        assert_eq!(filter.where_clause(), "");
+        assert!(filter.params.is_empty());
+    }
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        let query = parse(RawAuditQuery {
+            before: Some("10".into()),
+            action: Some("tenant.".into()),
+            tenant_slug: Some("acme".into()),
+            ..Default::default()
+        });
+        let filter = build(&query, Dialect::Postgres);
+        assert_eq!(
+            filter.where_clause(),
+            " WHERE seq < $1 AND action LIKE $2 ESCAPE '\\' AND tenant_slug = $3"
+        );
+        assert_eq!(
+            filter.params,
+            vec![Param::Int(10), Param::Text("tenant.%".into()), Param::Text("acme".into())]
+        );
+    }
+
+    #[test]
+    fn sqlite_prefix_is_a_range() {
+        let query = parse(RawAuditQuery { action: Some("tenant.".into()), ..Default::default() });
+        let filter = build(&query, Dialect::Sqlite);
+        assert_eq!(filter.where_clause(), " WHERE action >= ? AND action < ?");
+        assert_eq!(filter.params, vec![Param::Text("tenant.".into()), Param::Text("tenant/".into())]);
+    }
+
+    #[test]
+    fn free_text_is_escaped_for_each_dialect() {
+        let query = parse(RawAuditQuery { q: Some("50%_\"x".into()), ..Default::default() });
+        assert_eq!(build(&query, Dialect::Sqlite).params, vec![Param::Text("\"50%_\"\"x\"".into())]);
+        assert_eq!(
+            build(&query, Dialect::Postgres).params,
+            vec![Param::Text("%50\\%\\_\"x%".into())]
+        );
+    }
+
+    #[test]
+    fn like_escaping_and_upper_bound() {
+        assert_eq!(escape_like("a_b%c\\"), "a\\_b\\%c\\\\");
+        assert_eq!(prefix_upper_bound("ten"), "teo");
+        assert_eq!(prefix_upper_bound("tenant_"), "tenant`");
+    }
+}

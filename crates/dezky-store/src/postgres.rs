@@ -1,0 +1,52 @@
+//! The PostgreSQL backend, for several stateless dezky instances on one database. Appends lock
+//! the single chain-head row (`SELECT ... FOR UPDATE`) inside their transaction, so instances
+//! interleave but never assign the same seq twice or leave a gap.
+
+use crate::sql::implement_store;
+use crate::{Backend, CONNECT_TIMEOUT, redact_url};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub(crate) struct PostgresStore {
+    pool: PgPool,
+}
+
+pub(crate) struct PostgresWrite {
+    pub transaction: Transaction<'static, Postgres>,
+}
+
+impl PostgresStore {
+    pub(crate) async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|error| StoreError::Unavailable {
+                url: redact_url(url),
+                reason: error.to_string(),
+            })?;
+        Ok(PostgresStore { pool })
+    }
+
+    fn backend_kind(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin_write(&self) -> Result<PostgresWrite, StoreError> {
+        Ok(PostgresWrite { transaction: self.pool.begin().await? })
+    }
+}
+
+implement_store!(PostgresStore, Postgres, filter_sql::Dialect::Postgres, " FOR UPDATE");

@@ -1,0 +1,351 @@
+//! SQL text shared by both backends (written with `$n` placeholders, which SQLite accepts too)
+//! and the one implementation of the store's logic, instantiated once per backend.
+//!
+//! The logic is a macro rather than a generic function because sqlx's generic bounds for
+//! "any database" are long and brittle; the macro expands the same code against each concrete
+//! backend type, so both backends run exactly the same statements in the same order.
+
+pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE id = 1";
+pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms FROM chain_head WHERE id = 1";
+pub(crate) const UPDATE_HEAD: &str =
+    "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2 WHERE id = 1";
+pub(crate) const FIND_EXTERNAL_ID: &str =
+    "SELECT seq FROM audit_events WHERE source = $1 AND external_id = $2";
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, \
+    actor_type, actor_id, actor_email, actor_ip, action, outcome, resource_type, resource_id, \
+    resource_name, tenant_slug, partner_slug, source, external_id, metadata) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, token_hash, scope, \
+    tenant_slug, source, created_at_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(crate) const INSERT_USER: &str = "INSERT INTO users (id, issuer, subject, email, name, \
+    groups_json, platform_admin, created_at_ms, last_seen_at_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7) ON CONFLICT (issuer, subject) DO NOTHING";
+pub(crate) const REFRESH_USER: &str = "UPDATE users SET email = $1, name = $2, groups_json = $3, \
+    last_seen_at_ms = $4 WHERE id = $5";
+
+/// A sighting refreshes the stored user only when something changed or the last-seen time is
+/// this stale, so an API client making many requests does not write on each one.
+pub(crate) const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
+
+macro_rules! implement_store {
+    ($store:ty, $database:ty, $dialect:expr, $head_lock_suffix:expr) => {
+        use $crate::error::StoreError;
+        use $crate::event_row::{
+            event_values, groups_json, scope_columns, to_i64, EventRow, TokenRow, UserRow,
+            EVENT_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+        };
+        use $crate::records::{
+            AppendOutcome, AppendReceipt, ApiToken, NewApiToken, User, UserSighting,
+        };
+        use $crate::sql;
+        use $crate::{filter_sql, EventPage};
+        use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
+        use std::collections::HashSet;
+
+        /// Appends inside an open write transaction; the chain head row is read (and on
+        /// PostgreSQL locked) first, so concurrent appenders take turns.
+        async fn append_in(
+            connection: &mut <$database as sqlx::Database>::Connection,
+            events: Vec<NewAuditEvent>,
+            now: Timestamp,
+        ) -> Result<AppendReceipt, StoreError> {
+            let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
+            let (next_seq, last_recorded): (i64, i64) =
+                sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
+            let recorded_at = now.as_millis().max(last_recorded);
+            let mut seq = next_seq;
+            let mut seen_in_batch = HashSet::new();
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                if let Some(external_id) = &event.external_id {
+                    let key = (event.source.as_str().to_owned(), external_id.clone());
+                    let repeated_in_batch = !seen_in_batch.insert(key);
+                    let already_stored = !repeated_in_batch
+                        && sqlx::query_scalar::<_, i64>(sql::FIND_EXTERNAL_ID)
+                            .bind(event.source.as_str())
+                            .bind(external_id)
+                            .fetch_optional(&mut *connection)
+                            .await?
+                            .is_some();
+                    if repeated_in_batch || already_stored {
+                        outcomes.push(AppendOutcome::Duplicate);
+                        continue;
+                    }
+                }
+                let values = event_values(&event);
+                let mut insert = sqlx::query(sql::INSERT_EVENT)
+                    .bind(seq)
+                    .bind(values.at_ms)
+                    .bind(recorded_at);
+                for text in values.texts {
+                    insert = insert.bind(text);
+                }
+                insert.execute(&mut *connection).await?;
+                outcomes.push(AppendOutcome::Appended { seq: seq as u64 });
+                seq += 1;
+            }
+            if seq != next_seq {
+                sqlx::query(sql::UPDATE_HEAD)
+                    .bind(seq)
+                    .bind(recorded_at)
+                    .execute(&mut *connection)
+                    .await?;
+            }
+            Ok(AppendReceipt { outcomes })
+        }
+
+        async fn find_user_in(
+            connection: &mut <$database as sqlx::Database>::Connection,
+            issuer: &str,
+            subject: &str,
+        ) -> Result<Option<User>, StoreError> {
+            let select = format!("SELECT {USER_COLUMNS} FROM users WHERE issuer = $1 AND subject = $2");
+            sqlx::query_as::<_, UserRow>(&select)
+                .bind(issuer)
+                .bind(subject)
+                .fetch_optional(&mut *connection)
+                .await?
+                .map(User::try_from)
+                .transpose()
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                self.backend_kind()
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                self.run_migrations().await
+            }
+
+            async fn append_events(
+                &self,
+                events: Vec<NewAuditEvent>,
+                now: Timestamp,
+            ) -> Result<AppendReceipt, StoreError> {
+                if events.is_empty() {
+                    return Ok(AppendReceipt { outcomes: vec![] });
+                }
+                let mut write = self.begin_write().await?;
+                let receipt = append_in(&mut write.transaction, events, now).await?;
+                write.transaction.commit().await?;
+                Ok(receipt)
+            }
+
+            async fn query_events(&self, query: &AuditQuery) -> Result<EventPage, StoreError> {
+                let filter = filter_sql::build(query, $dialect);
+                let limit = query.limit.get() as usize;
+                let select = format!(
+                    "SELECT {EVENT_COLUMNS} FROM audit_events{} ORDER BY seq DESC LIMIT {}",
+                    filter.where_clause(),
+                    limit + 1
+                );
+                let mut statement = sqlx::query_as::<_, EventRow>(&select);
+                for param in filter.params {
+                    statement = match param {
+                        filter_sql::Param::Int(value) => statement.bind(value),
+                        filter_sql::Param::Text(value) => statement.bind(value),
+                    };
+                }
+                let rows = statement.fetch_all(self.pool()).await?;
+                let has_more = rows.len() > limit;
+                let events = rows
+                    .into_iter()
+                    .take(limit)
+                    .map(AuditEvent::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(EventPage { events, has_more })
+            }
+
+            async fn get_event(&self, seq: u64) -> Result<Option<AuditEvent>, StoreError> {
+                let select = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq = $1");
+                sqlx::query_as::<_, EventRow>(&select)
+                    .bind(to_i64(seq))
+                    .fetch_optional(self.pool())
+                    .await?
+                    .map(AuditEvent::try_from)
+                    .transpose()
+            }
+
+            async fn next_seq(&self) -> Result<u64, StoreError> {
+                let next: i64 = sqlx::query_scalar(sql::SELECT_NEXT_SEQ).fetch_one(self.pool()).await?;
+                Ok(next as u64)
+            }
+
+            async fn create_api_token(
+                &self,
+                token: NewApiToken,
+                audit: NewAuditEvent,
+                now: Timestamp,
+            ) -> Result<ApiToken, StoreError> {
+                let (scope, tenant_slug, source) = scope_columns(&token.scope);
+                let mut write = self.begin_write().await?;
+                sqlx::query(sql::INSERT_TOKEN)
+                    .bind(&token.id)
+                    .bind(&token.name)
+                    .bind(token.hash.as_str())
+                    .bind(scope)
+                    .bind(tenant_slug)
+                    .bind(source)
+                    .bind(now.as_millis())
+                    .bind(&token.created_by)
+                    .execute(&mut *write.transaction)
+                    .await?;
+                append_in(&mut write.transaction, vec![audit], now).await?;
+                write.transaction.commit().await?;
+                Ok(ApiToken {
+                    id: token.id,
+                    name: token.name,
+                    scope: token.scope,
+                    created_at: now,
+                    created_by: token.created_by,
+                    revoked_at: None,
+                })
+            }
+
+            async fn revoke_api_token(
+                &self,
+                id: &str,
+                audit: NewAuditEvent,
+                now: Timestamp,
+            ) -> Result<Option<ApiToken>, StoreError> {
+                let mut write = self.begin_write().await?;
+                let update = format!(
+                    "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 \
+                     AND revoked_at_ms IS NULL RETURNING {TOKEN_COLUMNS}"
+                );
+                let Some(row) = sqlx::query_as::<_, TokenRow>(&update)
+                    .bind(now.as_millis())
+                    .bind(id)
+                    .fetch_optional(&mut *write.transaction)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                append_in(&mut write.transaction, vec![audit], now).await?;
+                write.transaction.commit().await?;
+                ApiToken::try_from(row).map(Some)
+            }
+
+            async fn find_active_api_token(
+                &self,
+                hash: &TokenHash,
+            ) -> Result<Option<ApiToken>, StoreError> {
+                let select = format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 \
+                     AND revoked_at_ms IS NULL"
+                );
+                sqlx::query_as::<_, TokenRow>(&select)
+                    .bind(hash.as_str())
+                    .fetch_optional(self.pool())
+                    .await?
+                    .map(ApiToken::try_from)
+                    .transpose()
+            }
+
+            async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+                let select = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at_ms, id");
+                sqlx::query_as::<_, TokenRow>(&select)
+                    .fetch_all(self.pool())
+                    .await?
+                    .into_iter()
+                    .map(ApiToken::try_from)
+                    .collect()
+            }
+
+            async fn see_oidc_user(
+                &self,
+                sighting: UserSighting,
+                audit_if_created: NewAuditEvent,
+                now: Timestamp,
+            ) -> Result<User, StoreError> {
+                // Fast path, no write: a known user whose profile is unchanged and was seen lately.
+                let mut connection = self.pool().acquire().await?;
+                let known = find_user_in(&mut connection, &sighting.issuer, &sighting.subject).await?;
+                drop(connection);
+                if let Some(user) = &known {
+                    let unchanged = user.email == sighting.email
+                        && user.name == sighting.name
+                        && user.groups == sighting.groups;
+                    let recent = now.as_millis() - user.last_seen_at.as_millis() < sql::LAST_SEEN_RESOLUTION_MS;
+                    if unchanged && recent {
+                        return Ok(user.clone());
+                    }
+                }
+                let groups = groups_json(&sighting.groups);
+                let mut write = self.begin_write().await?;
+                let inserted = sqlx::query(sql::INSERT_USER)
+                    .bind(&sighting.new_user_id)
+                    .bind(&sighting.issuer)
+                    .bind(&sighting.subject)
+                    .bind(&sighting.email)
+                    .bind(&sighting.name)
+                    .bind(&groups)
+                    .bind(now.as_millis())
+                    .execute(&mut *write.transaction)
+                    .await?
+                    .rows_affected();
+                if inserted == 1 {
+                    append_in(&mut write.transaction, vec![audit_if_created], now).await?;
+                } else {
+                    let existing = find_user_in(&mut write.transaction, &sighting.issuer, &sighting.subject)
+                        .await?
+                        .ok_or_else(|| StoreError::Conflict("user vanished during sighting".into()))?;
+                    sqlx::query(sql::REFRESH_USER)
+                        .bind(&sighting.email)
+                        .bind(&sighting.name)
+                        .bind(&groups)
+                        .bind(now.as_millis())
+                        .bind(&existing.id)
+                        .execute(&mut *write.transaction)
+                        .await?;
+                }
+                let user = find_user_in(&mut write.transaction, &sighting.issuer, &sighting.subject)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("user vanished during sighting".into()))?;
+                write.transaction.commit().await?;
+                Ok(user)
+            }
+
+            async fn find_users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
+                let select = format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1) ORDER BY created_at_ms"
+                );
+                sqlx::query_as::<_, UserRow>(&select)
+                    .bind(email)
+                    .fetch_all(self.pool())
+                    .await?
+                    .into_iter()
+                    .map(User::try_from)
+                    .collect()
+            }
+
+            async fn set_platform_admin(
+                &self,
+                user_id: &str,
+                platform_admin: bool,
+                audit: NewAuditEvent,
+                now: Timestamp,
+            ) -> Result<Option<User>, StoreError> {
+                let mut write = self.begin_write().await?;
+                let update = format!(
+                    "UPDATE users SET platform_admin = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"
+                );
+                let Some(row) = sqlx::query_as::<_, UserRow>(&update)
+                    .bind(platform_admin)
+                    .bind(user_id)
+                    .fetch_optional(&mut *write.transaction)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                append_in(&mut write.transaction, vec![audit], now).await?;
+                write.transaction.commit().await?;
+                User::try_from(row).map(Some)
+            }
+        }
+    };
+}
+
+pub(crate) use implement_store;

@@ -1,0 +1,73 @@
+//! The SQLite backend: the embedded default. WAL mode, `synchronous=FULL` (an acknowledged event
+//! survives power loss), and writes serialised twice over: an in-process mutex (so this
+//! process's writers queue instead of spinning on SQLite's busy handler) and `BEGIN IMMEDIATE`
+//! (so another process on the same file, such as `dezky token create`, takes turns with us).
+
+use crate::sql::implement_store;
+use crate::{Backend, CONNECT_TIMEOUT, redact_url};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use tokio::sync::{Mutex, MutexGuard};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+    write_lock: Mutex<()>,
+}
+
+pub(crate) struct SqliteWrite<'a> {
+    _turn: MutexGuard<'a, ()>,
+    pub transaction: Transaction<'static, Sqlite>,
+}
+
+impl SqliteStore {
+    pub(crate) async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let unavailable = |reason: String| StoreError::Unavailable { url: redact_url(url), reason };
+        let options = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(|error| unavailable(error.to_string()))?
+        } else {
+            SqliteConnectOptions::new().filename(url)
+        };
+        if let Some(folder) = options.get_filename().parent().filter(|path| path != &Path::new("")) {
+            std::fs::create_dir_all(folder)
+                .map_err(|error| unavailable(format!("cannot create {}: {error}", folder.display())))?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        Ok(SqliteStore { pool, write_lock: Mutex::new(()) })
+    }
+
+    fn backend_kind(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin_write(&self) -> Result<SqliteWrite<'_>, StoreError> {
+        let turn = self.write_lock.lock().await;
+        let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(SqliteWrite { _turn: turn, transaction })
+    }
+}
+
+implement_store!(SqliteStore, Sqlite, filter_sql::Dialect::Sqlite, "");

@@ -1,0 +1,55 @@
+//! The store conformance suite: every test runs against SQLite and PostgreSQL.
+
+mod append;
+mod append_only;
+mod query;
+mod tokens_and_users;
+
+use dezky_core::{Action, ActorType, NewAuditEvent, Source, Timestamp};
+use dezky_store::Store;
+use dezky_testkit::TestDatabase;
+use std::sync::Arc;
+
+pub async fn open(db: &TestDatabase) -> Arc<dyn Store> {
+    let store = dezky_store::open(&db.url).await.expect("open store");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+pub fn event(action: &str, at_millis: i64) -> NewAuditEvent {
+    NewAuditEvent::new(
+        Timestamp::from_millis(at_millis),
+        ActorType::User,
+        Action::parse(action).unwrap(),
+        Source::platform(),
+    )
+}
+
+pub fn ingested(source: &str, external_id: &str) -> NewAuditEvent {
+    let mut event = NewAuditEvent::new(
+        Timestamp::from_millis(1_000),
+        ActorType::Service,
+        Action::parse(&format!("{source}.something_happened")).unwrap(),
+        Source::parse(source).unwrap(),
+    );
+    event.external_id = Some(external_id.to_owned());
+    event
+}
+
+/// Runs one raw SQL statement against the test database, outside the store.
+pub async fn raw_execute(db: &TestDatabase, statement: &str) -> Result<u64, sqlx::Error> {
+    match db.backend {
+        dezky_testkit::TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await?;
+            let result = sqlx::query(statement).execute(&pool).await.map(|done| done.rows_affected());
+            pool.close().await;
+            result
+        }
+        dezky_testkit::TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await?;
+            let result = sqlx::query(statement).execute(&pool).await.map(|done| done.rows_affected());
+            pool.close().await;
+            result
+        }
+    }
+}
