@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
+/// Rows an export fetches per round trip.
+pub const EXPORT_PAGE: u32 = 1_000;
 pub const TEXT_MIN_CHARS: usize = 3;
 pub const TEXT_MAX_CHARS: usize = 200;
 
@@ -75,6 +77,13 @@ impl Limit {
 
     pub fn get(self) -> u32 {
         self.0
+    }
+}
+
+impl Limit {
+    /// The page size an export reads the log in; internal, above the API's page maximum.
+    pub const fn export_page() -> Limit {
+        Limit(EXPORT_PAGE)
     }
 }
 

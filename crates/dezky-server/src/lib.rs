@@ -1,0 +1,24 @@
+//! dezky's composition root: configuration, the HTTP API, authentication and audit recording.
+//!
+//! `build_app` turns an [`AppState`] into an axum `Router`; `serve` binds it and runs until
+//! SIGINT/SIGTERM. Only this crate knows axum and the JSON DTOs; storage stays behind the
+//! `dezky_store::Store` trait.
+
+pub mod audit;
+pub mod auth;
+pub mod client_ip;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod ids;
+pub mod logging;
+pub mod metrics;
+pub mod outbound;
+pub mod routes;
+pub mod serve;
+pub mod tokens;
+
+mod app;
+
+pub use app::{AppState, HttpLimits, build_app};

@@ -5,7 +5,7 @@
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -19,15 +19,20 @@ pub(crate) struct PostgresWrite {
 
 impl PostgresStore {
     pub(crate) async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let unavailable = |reason: String| StoreError::Unavailable { url: redact_url(url), reason };
+        // One direct connection first: a pool only reports "timed out", this says why
+        // (connection refused, unknown database, authentication failed).
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(url))
+            .await
+            .map_err(|_| unavailable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|error| unavailable(error.to_string()))?;
+        probe.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect(url)
             .await
-            .map_err(|error| StoreError::Unavailable {
-                url: redact_url(url),
-                reason: error.to_string(),
-            })?;
+            .map_err(|error| unavailable(error.to_string()))?;
         Ok(PostgresStore { pool })
     }
 

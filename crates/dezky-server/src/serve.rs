@@ -1,0 +1,110 @@
+//! Running the HTTP server: open the store, migrate, bootstrap, listen, shut down gracefully.
+
+use crate::audit::Actor;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::{AppState, HttpLimits, build_app};
+use anyhow::Context;
+use dezky_core::TokenScope;
+use dezky_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How often an unknown key id may trigger a JWKS refresh in production.
+pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = dezky_store::open(&config.database_url)
+        .await
+        .context("DATABASE_URL")?;
+    store.migrate().await.context("applying database migrations")?;
+    Ok(store)
+}
+
+/// What a newcomer needs to call the API. With no OIDC configured and no operator token ever
+/// created, this creates a bootstrap operator token (audited) and returns it in the message,
+/// once. (Revoking it later does not bring it back: an operator token existed.)
+pub async fn bootstrap_message(store: &dyn Store, config: &Config, clock: &dyn Clock) -> anyhow::Result<String> {
+    let tokens = store.list_api_tokens().await?;
+    let base = format!("http://{}", config.listen);
+    let operator_token_existed = tokens.iter().any(|token| token.scope == TokenScope::Operator);
+    if !operator_token_existed && config.oidc.is_none() {
+        let (_token, secret) = crate::tokens::create_token(
+            store,
+            &Actor::system(),
+            TokenScope::Operator,
+            Some("bootstrap".to_owned()),
+            clock.now(),
+        )
+        .await?;
+        return Ok(format!(
+            "No operator token existed, so dezky created a bootstrap operator token. It is shown only now:\n\n    {}\n\n\
+             Try: curl -H 'Authorization: Bearer {}' {base}/api/v1/audit\n\
+             Revoke it later with: dezky token revoke <id> (list ids with: dezky token list)",
+            secret.expose(),
+            secret.expose()
+        ));
+    }
+    Ok(format!(
+        "Authenticate with Authorization: Bearer <token>: an API token (create one with \
+         `dezky token create --operator`) or an OIDC token from AUTHENTIK_ISSUER.\n\
+         API: {base}/api/v1/  OpenAPI: {base}/api/v1/openapi.json"
+    ))
+}
+
+/// Serves the app on a bound listener until `shutdown` completes, then drains open requests.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = build_app(state, limits);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `dezky serve`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("DEZKY_LISTEN: cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let message = bootstrap_message(store.as_ref(), &config, clock.as_ref()).await?;
+    println!("dezky listening on http://{address} (database: {})\n{message}", config.database_url_for_display());
+    tracing::info!(%address, database = %config.database_url_for_display(), "dezky started");
+    let state = AppState::new(store, clock, &config, JWKS_MIN_REFRESH);
+    serve_on(listener, state, HttpLimits::from(&config), shutdown_signal()).await?;
+    tracing::info!("dezky stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing open requests");
+}

@@ -1,0 +1,106 @@
+//! Command-line grammar.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "dezky", version, about = "Control plane and tamper-evident audit log for self-hosted workspaces")]
+pub struct Cli {
+    /// Data directory for the embedded SQLite database [env: DEZKY_DATA_DIR] [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    pub fn listen_flag(&self) -> Option<String> {
+        match &self.command {
+            Command::Serve { listen } | Command::Config { command: ConfigCommand::Check { listen } } => listen.clone(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (applies pending migrations first)
+    Serve {
+        /// Address to listen on [env: DEZKY_LISTEN] [default: 127.0.0.1:3001]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Inspect the configuration
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage API tokens (works while `dezky serve` runs on the same database)
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Grant or revoke platform-admin rights of a user who has signed in through OIDC
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and check that the database answers
+    Check {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print only the token on stdout (shown once)
+    Create(TokenCreate),
+    /// List tokens (never their secrets)
+    List,
+    /// Revoke a token by id
+    Revoke { id: String },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct TokenScopeArgs {
+    /// May do everything an operator may
+    #[arg(long)]
+    pub operator: bool,
+    /// Reads one tenant's audit log
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: Option<String>,
+    /// Publishes events as SOURCE through POST /api/v1/ingest/events
+    #[arg(long, value_name = "SOURCE")]
+    pub ingest: Option<String>,
+}
+
+#[derive(Args)]
+pub struct TokenCreate {
+    #[command(flatten)]
+    pub scope: TokenScopeArgs,
+    /// A label to recognise the token by
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Make the user with this e-mail a platform admin
+    Grant {
+        #[arg(long)]
+        email: String,
+    },
+    /// Take platform-admin rights away
+    Revoke {
+        #[arg(long)]
+        email: String,
+    },
+}
