@@ -4,9 +4,25 @@
 use crate::event::AuditEvent;
 
 pub const HEADER: [&str; 19] = [
-    "seq", "at", "recordedAt", "actorType", "actorId", "actorEmail", "actorIp", "action", "outcome",
-    "resourceType", "resourceId", "resourceName", "tenantSlug", "partnerSlug", "source",
-    "externalId", "metadata", "prevHash", "hash",
+    "seq",
+    "at",
+    "recordedAt",
+    "actorType",
+    "actorId",
+    "actorEmail",
+    "actorIp",
+    "action",
+    "outcome",
+    "resourceType",
+    "resourceId",
+    "resourceName",
+    "tenantSlug",
+    "partnerSlug",
+    "source",
+    "externalId",
+    "metadata",
+    "prevHash",
+    "hash",
 ];
 
 fn push_field(line: &mut String, field: &str) {
@@ -51,8 +67,16 @@ pub fn event_line(event: &AuditEvent) -> String {
         optional(&event.resource_type),
         optional(&event.resource_id),
         optional(&event.resource_name),
-        event.tenant_slug.as_ref().map(ToString::to_string).unwrap_or_default(),
-        event.partner_slug.as_ref().map(ToString::to_string).unwrap_or_default(),
+        event
+            .tenant_slug
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        event
+            .partner_slug
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         event.source.to_string(),
         optional(&event.external_id),
         metadata,
@@ -101,7 +125,10 @@ mod tests {
 
     fn event_with_name(name: &str) -> AuditEvent {
         let mut metadata = serde_json::Map::new();
-        metadata.insert("note".into(), serde_json::Value::String("a \"quoted\", text".into()));
+        metadata.insert(
+            "note".into(),
+            serde_json::Value::String("a \"quoted\", text".into()),
+        );
         AuditEvent {
             seq: 3,
             at: Timestamp::from_millis(1_000),
@@ -127,7 +154,15 @@ mod tests {
 
     #[test]
     fn awkward_fields_read_back_unchanged() {
-        for name in ["plain", "comma, inside", "quote \" inside", "new\nline", "cr\r\nlf", "\"", ""] {
+        for name in [
+            "plain",
+            "comma, inside",
+            "quote \" inside",
+            "new\nline",
+            "cr\r\nlf",
+            "\"",
+            "",
+        ] {
             let text = header_line() + &event_line(&event_with_name(name));
             let records = parse_records(&text);
             assert_eq!(records.len(), 2, "{name:?}");

@@ -157,9 +157,25 @@ mod tests {
         };
         let json = serde_json::to_value(&event).unwrap();
         for key in [
-            "seq", "at", "recordedAt", "actorType", "actorId", "actorEmail", "actorIp", "action",
-            "outcome", "resourceType", "resourceId", "resourceName", "tenantSlug", "partnerSlug",
-            "source", "externalId", "metadata", "prevHash", "hash",
+            "seq",
+            "at",
+            "recordedAt",
+            "actorType",
+            "actorId",
+            "actorEmail",
+            "actorIp",
+            "action",
+            "outcome",
+            "resourceType",
+            "resourceId",
+            "resourceName",
+            "tenantSlug",
+            "partnerSlug",
+            "source",
+            "externalId",
+            "metadata",
+            "prevHash",
+            "hash",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }

@@ -139,9 +139,8 @@ macro_rules! display_and_deserialize {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let text = String::deserialize(deserializer)?;
-                $name::parse(&text).map_err(|error| {
-                    serde::de::Error::custom(format!("'{text}' {error}"))
-                })
+                $name::parse(&text)
+                    .map_err(|error| serde::de::Error::custom(format!("'{text}' {error}")))
             }
         }
     };
@@ -157,12 +156,25 @@ mod tests {
 
     #[test]
     fn actions_are_dotted_lower_snake() {
-        for good in ["tenant.created", "stalwart.auth_failed", "a.b.c", "flag.killed2"] {
+        for good in [
+            "tenant.created",
+            "stalwart.auth_failed",
+            "a.b.c",
+            "flag.killed2",
+        ] {
             assert!(Action::parse(good).is_ok(), "{good}");
         }
         for bad in [
-            "", "tenant", "Tenant.created", "tenant.", ".created", "tenant..created",
-            "tenant.created-x", "1tenant.created", "tenant.2x", "tenant created",
+            "",
+            "tenant",
+            "Tenant.created",
+            "tenant.",
+            ".created",
+            "tenant..created",
+            "tenant.created-x",
+            "1tenant.created",
+            "tenant.2x",
+            "tenant created",
         ] {
             assert!(Action::parse(bad).is_err(), "{bad}");
         }
@@ -198,14 +210,24 @@ mod tests {
         for good in ["acme", "acme-gmbh", "a", "0x", &"a".repeat(63)] {
             assert!(Slug::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "-acme", "acme-", "Acme", "acme_gmbh", "acme.de", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-acme",
+            "acme-",
+            "Acme",
+            "acme_gmbh",
+            "acme.de",
+            &"a".repeat(64),
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn deserialize_names_the_value_and_problem() {
-        let error = serde_json::from_str::<Slug>("\"Acme\"").unwrap_err().to_string();
+        let error = serde_json::from_str::<Slug>("\"Acme\"")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("'Acme'"), "{error}");
         assert!(error.contains("DNS label"), "{error}");
     }

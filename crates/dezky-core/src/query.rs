@@ -95,10 +95,12 @@ impl Default for Limit {
 
 impl Cursor {
     pub fn parse(input: &str) -> Result<Cursor, QueryError> {
-        input
-            .parse::<u64>()
-            .map(Cursor)
-            .map_err(|_| query_error("before", format!("'{input}' is not a cursor from nextCursor")))
+        input.parse::<u64>().map(Cursor).map_err(|_| {
+            query_error(
+                "before",
+                format!("'{input}' is not a cursor from nextCursor"),
+            )
+        })
     }
 
     pub fn encode(self) -> String {
@@ -138,7 +140,9 @@ pub enum ExportFormat {
 
 impl ActionFilter {
     pub fn parse(input: &str) -> Result<ActionFilter, QueryError> {
-        let prefix = input.strip_suffix('*').or_else(|| input.ends_with('.').then_some(input));
+        let prefix = input
+            .strip_suffix('*')
+            .or_else(|| input.ends_with('.').then_some(input));
         match prefix {
             Some(prefix) if is_action_prefix(prefix) => Ok(ActionFilter::Prefix(prefix.to_owned())),
             Some(_) => Err(query_error(
@@ -156,15 +160,23 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|text| !text.is_empty())
 }
 
-fn parse_time(parameter: &'static str, value: &Option<String>) -> Result<Option<Timestamp>, QueryError> {
+fn parse_time(
+    parameter: &'static str,
+    value: &Option<String>,
+) -> Result<Option<Timestamp>, QueryError> {
     non_empty(value)
-        .map(|text| Timestamp::parse_rfc3339(text).map_err(|error| query_error(parameter, error.to_string())))
+        .map(|text| {
+            Timestamp::parse_rfc3339(text)
+                .map_err(|error| query_error(parameter, error.to_string()))
+        })
         .transpose()
 }
 
 fn parse_slug(parameter: &'static str, value: &Option<String>) -> Result<Option<Slug>, QueryError> {
     non_empty(value)
-        .map(|text| Slug::parse(text).map_err(|error| query_error(parameter, format!("'{text}' {error}"))))
+        .map(|text| {
+            Slug::parse(text).map_err(|error| query_error(parameter, format!("'{text}' {error}")))
+        })
         .transpose()
 }
 
@@ -182,12 +194,18 @@ impl AuditQuery {
         let outcome = non_empty(&raw.outcome)
             .map(|text| {
                 Outcome::parse(text).ok_or_else(|| {
-                    query_error("outcome", format!("'{text}' is not one of success, failure, denied"))
+                    query_error(
+                        "outcome",
+                        format!("'{text}' is not one of success, failure, denied"),
+                    )
                 })
             })
             .transpose()?;
         let source = non_empty(&raw.source)
-            .map(|text| Source::parse(text).map_err(|error| query_error("source", format!("'{text}' {error}"))))
+            .map(|text| {
+                Source::parse(text)
+                    .map_err(|error| query_error("source", format!("'{text}' {error}")))
+            })
             .transpose()?;
         let text = non_empty(&raw.q)
             .map(|text| {
@@ -195,7 +213,9 @@ impl AuditQuery {
                 if !(TEXT_MIN_CHARS..=TEXT_MAX_CHARS).contains(&chars) {
                     return Err(query_error(
                         "q",
-                        format!("must be {TEXT_MIN_CHARS} to {TEXT_MAX_CHARS} characters, got {chars}"),
+                        format!(
+                            "must be {TEXT_MIN_CHARS} to {TEXT_MAX_CHARS} characters, got {chars}"
+                        ),
                     ));
                 }
                 Ok(text.to_owned())
@@ -212,7 +232,10 @@ impl AuditQuery {
         let limit = match (purpose, non_empty(&raw.limit)) {
             (_, None) => Limit::default(),
             (QueryPurpose::Export, Some(_)) => {
-                return Err(query_error("limit", "export has no limit: it streams every matching event"));
+                return Err(query_error(
+                    "limit",
+                    "export has no limit: it streams every matching event",
+                ));
             }
             (QueryPurpose::Page, Some(text)) => {
                 let value = text
@@ -222,13 +245,18 @@ impl AuditQuery {
             }
         };
         if purpose == QueryPurpose::Page && raw.format.is_some() {
-            return Err(query_error("format", "only the export endpoint takes a format"));
+            return Err(query_error(
+                "format",
+                "only the export endpoint takes a format",
+            ));
         }
         Ok(AuditQuery {
             since,
             until,
             before: non_empty(&raw.before).map(Cursor::parse).transpose()?,
-            action: non_empty(&raw.action).map(ActionFilter::parse).transpose()?,
+            action: non_empty(&raw.action)
+                .map(ActionFilter::parse)
+                .transpose()?,
             tenant_slug: parse_slug("tenantSlug", &raw.tenant_slug)?,
             partner_slug: parse_slug("partnerSlug", &raw.partner_slug)?,
             actor_email,
@@ -246,7 +274,10 @@ impl ExportFormat {
         match value.filter(|text| !text.is_empty()) {
             None | Some("jsonl") => Ok(ExportFormat::Jsonl),
             Some("csv") => Ok(ExportFormat::Csv),
-            Some(other) => Err(query_error("format", format!("'{other}' is not csv or jsonl"))),
+            Some(other) => Err(query_error(
+                "format",
+                format!("'{other}' is not csv or jsonl"),
+            )),
         }
     }
 }
@@ -272,21 +303,41 @@ mod tests {
             ActionFilter::parse("tenant.created").unwrap(),
             ActionFilter::Exact(Action::parse("tenant.created").unwrap())
         );
-        assert_eq!(ActionFilter::parse("tenant.").unwrap(), ActionFilter::Prefix("tenant.".into()));
-        assert_eq!(ActionFilter::parse("tenant.*").unwrap(), ActionFilter::Prefix("tenant.".into()));
-        assert_eq!(ActionFilter::parse("ten*").unwrap(), ActionFilter::Prefix("ten".into()));
+        assert_eq!(
+            ActionFilter::parse("tenant.").unwrap(),
+            ActionFilter::Prefix("tenant.".into())
+        );
+        assert_eq!(
+            ActionFilter::parse("tenant.*").unwrap(),
+            ActionFilter::Prefix("tenant.".into())
+        );
+        assert_eq!(
+            ActionFilter::parse("ten*").unwrap(),
+            ActionFilter::Prefix("ten".into())
+        );
         for bad in ["tenant", "*", "%.", "Tenant.", "tenant.created;drop"] {
-            assert_eq!(ActionFilter::parse(bad).unwrap_err().parameter, "action", "{bad}");
+            assert_eq!(
+                ActionFilter::parse(bad).unwrap_err().parameter,
+                "action",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn limit_bounds_are_enforced_not_clamped() {
-        let with_limit = |limit: &str| RawAuditQuery { limit: Some(limit.into()), ..Default::default() };
+        let with_limit = |limit: &str| RawAuditQuery {
+            limit: Some(limit.into()),
+            ..Default::default()
+        };
         assert_eq!(page(with_limit("500")).unwrap().limit.get(), 500);
         assert_eq!(page(with_limit("1")).unwrap().limit.get(), 1);
         for bad in ["0", "501", "-1", "ten", "1.5"] {
-            assert_eq!(page(with_limit(bad)).unwrap_err().parameter, "limit", "{bad}");
+            assert_eq!(
+                page(with_limit(bad)).unwrap_err().parameter,
+                "limit",
+                "{bad}"
+            );
         }
         let export = AuditQuery::parse(&with_limit("5"), QueryPurpose::Export);
         assert_eq!(export.unwrap_err().parameter, "limit");
@@ -295,16 +346,76 @@ mod tests {
     #[test]
     fn each_parameter_names_itself_when_invalid() {
         let cases: Vec<(RawAuditQuery, &str)> = vec![
-            (RawAuditQuery { since: Some("yesterday".into()), ..Default::default() }, "since"),
-            (RawAuditQuery { until: Some("2026".into()), ..Default::default() }, "until"),
-            (RawAuditQuery { before: Some("abc".into()), ..Default::default() }, "before"),
-            (RawAuditQuery { tenant_slug: Some("Acme".into()), ..Default::default() }, "tenantSlug"),
-            (RawAuditQuery { partner_slug: Some("-x".into()), ..Default::default() }, "partnerSlug"),
-            (RawAuditQuery { outcome: Some("ok".into()), ..Default::default() }, "outcome"),
-            (RawAuditQuery { source: Some("Bad Source".into()), ..Default::default() }, "source"),
-            (RawAuditQuery { q: Some("ab".into()), ..Default::default() }, "q"),
-            (RawAuditQuery { actor_email: Some("x".repeat(300)), ..Default::default() }, "actorEmail"),
-            (RawAuditQuery { format: Some("csv".into()), ..Default::default() }, "format"),
+            (
+                RawAuditQuery {
+                    since: Some("yesterday".into()),
+                    ..Default::default()
+                },
+                "since",
+            ),
+            (
+                RawAuditQuery {
+                    until: Some("2026".into()),
+                    ..Default::default()
+                },
+                "until",
+            ),
+            (
+                RawAuditQuery {
+                    before: Some("abc".into()),
+                    ..Default::default()
+                },
+                "before",
+            ),
+            (
+                RawAuditQuery {
+                    tenant_slug: Some("Acme".into()),
+                    ..Default::default()
+                },
+                "tenantSlug",
+            ),
+            (
+                RawAuditQuery {
+                    partner_slug: Some("-x".into()),
+                    ..Default::default()
+                },
+                "partnerSlug",
+            ),
+            (
+                RawAuditQuery {
+                    outcome: Some("ok".into()),
+                    ..Default::default()
+                },
+                "outcome",
+            ),
+            (
+                RawAuditQuery {
+                    source: Some("Bad Source".into()),
+                    ..Default::default()
+                },
+                "source",
+            ),
+            (
+                RawAuditQuery {
+                    q: Some("ab".into()),
+                    ..Default::default()
+                },
+                "q",
+            ),
+            (
+                RawAuditQuery {
+                    actor_email: Some("x".repeat(300)),
+                    ..Default::default()
+                },
+                "actorEmail",
+            ),
+            (
+                RawAuditQuery {
+                    format: Some("csv".into()),
+                    ..Default::default()
+                },
+                "format",
+            ),
             (
                 RawAuditQuery {
                     since: Some("2026-01-02T00:00:00Z".into()),
@@ -357,6 +468,9 @@ mod tests {
     fn export_format() {
         assert_eq!(ExportFormat::parse(None).unwrap(), ExportFormat::Jsonl);
         assert_eq!(ExportFormat::parse(Some("csv")).unwrap(), ExportFormat::Csv);
-        assert_eq!(ExportFormat::parse(Some("xml")).unwrap_err().parameter, "format");
+        assert_eq!(
+            ExportFormat::parse(Some("xml")).unwrap_err().parameter,
+            "format"
+        );
     }
 }

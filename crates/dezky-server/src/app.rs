@@ -33,14 +33,22 @@ pub struct AppState {
 impl AppState {
     /// Wires the state from configuration. `jwks_min_refresh` bounds how often an unknown key id
     /// may trigger a JWKS fetch (tests use zero to exercise rotation without waiting).
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: &Config, jwks_min_refresh: Duration) -> AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: &Config,
+        jwks_min_refresh: Duration,
+    ) -> AppState {
         let metrics = Arc::new(Metrics::default());
         AppState {
             audit: AuditService::new(store.clone(), clock.clone(), metrics.clone()),
             store,
             clock,
             metrics,
-            oidc: config.oidc.as_ref().map(|oidc| Arc::new(OidcVerifier::new(oidc, jwks_min_refresh))),
+            oidc: config
+                .oidc
+                .as_ref()
+                .map(|oidc| Arc::new(OidcVerifier::new(oidc, jwks_min_refresh))),
             operator_audience: config
                 .oidc
                 .as_ref()
@@ -59,7 +67,10 @@ pub struct HttpLimits {
 
 impl From<&Config> for HttpLimits {
     fn from(config: &Config) -> HttpLimits {
-        HttpLimits { max_body_bytes: config.max_body_bytes, request_timeout: config.request_timeout }
+        HttpLimits {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
+        }
     }
 }
 
@@ -68,10 +79,19 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .route("/audit", get(routes::audit::list_events))
         .route("/audit/export", get(routes::export::export_events))
         .route("/audit/{seq}", get(routes::audit::get_event))
-        .route("/tenants/{slug}/audit", get(routes::audit::list_tenant_events))
-        .route("/tenants/{slug}/audit/export", get(routes::export::export_tenant_events))
+        .route(
+            "/tenants/{slug}/audit",
+            get(routes::audit::list_tenant_events),
+        )
+        .route(
+            "/tenants/{slug}/audit/export",
+            get(routes::export::export_tenant_events),
+        )
         .route("/ingest/events", post(routes::ingest::ingest_events))
-        .route("/tokens", get(routes::tokens::list_tokens).post(routes::tokens::create_token))
+        .route(
+            "/tokens",
+            get(routes::tokens::list_tokens).post(routes::tokens::create_token),
+        )
         .route("/tokens/{id}", delete(routes::tokens::revoke_token))
         .route("/openapi.json", get(routes::openapi::openapi_document));
     let timeout = limits.request_timeout;
@@ -83,10 +103,20 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(middleware::from_fn(move |request, next| time_limit(timeout, request, next)))
-        .layer(middleware::from_fn_with_state(state.clone(), count_and_harden))
+        .layer(middleware::from_fn(move |request, next| {
+            time_limit(timeout, request, next)
+        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_and_harden,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error").into_response()
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error",
+            )
+            .into_response()
         }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -97,7 +127,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not accept that method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
 }
 
 /// Bounds the time to produce a response (not the time to stream its body: an export of a
@@ -105,7 +139,12 @@ async fn method_not_allowed() -> ApiError {
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long").into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long",
+        )
+        .into_response(),
     }
 }
 
@@ -113,7 +152,12 @@ async fn count_and_harden(State(state): State<AppState>, request: Request, next:
     let mut response = next.run(request).await;
     state.metrics.count_request(response.status().as_u16());
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }

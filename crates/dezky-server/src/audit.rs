@@ -23,12 +23,22 @@ pub struct Actor {
 impl Actor {
     /// The command line on this machine (`dezky token create`, `dezky admin grant`).
     pub fn command_line() -> Actor {
-        Actor { actor_type: ActorType::System, id: Some("cli".to_owned()), email: None, ip: None }
+        Actor {
+            actor_type: ActorType::System,
+            id: Some("cli".to_owned()),
+            email: None,
+            ip: None,
+        }
     }
 
     /// dezky itself, e.g. the bootstrap token created at first start.
     pub fn system() -> Actor {
-        Actor { actor_type: ActorType::System, id: Some("dezky".to_owned()), email: None, ip: None }
+        Actor {
+            actor_type: ActorType::System,
+            id: Some("dezky".to_owned()),
+            email: None,
+            ip: None,
+        }
     }
 
     /// A platform event (`source = platform`) done by this actor.
@@ -50,15 +60,26 @@ pub struct AuditService {
 }
 
 impl AuditService {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> AuditService {
-        AuditService { store, clock, metrics }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> AuditService {
+        AuditService {
+            store,
+            clock,
+            metrics,
+        }
     }
 
     pub async fn record(&self, events: Vec<NewAuditEvent>) -> Result<AppendReceipt, StoreError> {
         let sources: Vec<Source> = events.iter().map(|event| event.source.clone()).collect();
         let receipt = self.store.append_events(events, self.clock.now()).await?;
         for (source, outcome) in sources.iter().zip(&receipt.outcomes) {
-            self.metrics.count_append(source.as_str(), matches!(outcome, dezky_store::AppendOutcome::Duplicate));
+            self.metrics.count_append(
+                source.as_str(),
+                matches!(outcome, dezky_store::AppendOutcome::Duplicate),
+            );
         }
         Ok(receipt)
     }

@@ -13,7 +13,10 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted_proxies: &[IpNet]
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_for.iter().flat_map(|header| header.split(',')).map(str::trim);
+    let hops = forwarded_for
+        .iter()
+        .flat_map(|header| header.split(','))
+        .map(str::trim);
     let mut client = peer;
     for hop in hops.collect::<Vec<_>>().into_iter().rev() {
         let Ok(address) = hop.parse::<IpAddr>() else {
@@ -42,37 +45,58 @@ mod tests {
 
     #[test]
     fn untrusted_peer_is_the_client_whatever_it_claims() {
-        assert_eq!(client_ip(ip("203.0.113.9"), &["1.2.3.4"], &proxies()), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &["1.2.3.4"], &proxies()),
+            ip("203.0.113.9")
+        );
         assert_eq!(client_ip(ip("10.0.0.1"), &["1.2.3.4"], &[]), ip("10.0.0.1"));
     }
 
     #[test]
     fn trusted_proxy_forwards_the_client() {
-        assert_eq!(client_ip(ip("10.0.0.1"), &["198.51.100.7"], &proxies()), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &["198.51.100.7"], &proxies()),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]
     fn spoofed_leftmost_entries_are_ignored() {
         // The client sent "X-Forwarded-For: 1.2.3.4"; the proxy appended the real address.
-        assert_eq!(client_ip(ip("10.0.0.1"), &["1.2.3.4, 198.51.100.7"], &proxies()), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &["1.2.3.4, 198.51.100.7"], &proxies()),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]
     fn chains_of_trusted_proxies_are_walked() {
         let forwarded = ["198.51.100.7, 10.0.0.3", "10.0.0.2"];
-        assert_eq!(client_ip(ip("10.0.0.1"), &forwarded, &proxies()), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &forwarded, &proxies()),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]
     fn missing_or_garbage_header_falls_back_to_the_last_trusted_hop() {
         assert_eq!(client_ip(ip("10.0.0.1"), &[], &proxies()), ip("10.0.0.1"));
-        assert_eq!(client_ip(ip("10.0.0.1"), &["not-an-ip"], &proxies()), ip("10.0.0.1"));
-        assert_eq!(client_ip(ip("10.0.0.1"), &["unknown, 10.0.0.5"], &proxies()), ip("10.0.0.5"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &["not-an-ip"], &proxies()),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &["unknown, 10.0.0.5"], &proxies()),
+            ip("10.0.0.5")
+        );
     }
 
     #[test]
     fn ipv6_works() {
         let proxies: Vec<IpNet> = vec!["::1/128".parse().unwrap()];
-        assert_eq!(client_ip(ip("::1"), &["2001:db8::5"], &proxies), ip("2001:db8::5"));
+        assert_eq!(
+            client_ip(ip("::1"), &["2001:db8::5"], &proxies),
+            ip("2001:db8::5")
+        );
     }
 }

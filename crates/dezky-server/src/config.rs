@@ -18,17 +18,57 @@ pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
 /// Every environment variable dezky reads, with its default and meaning (the README's table is
 /// checked against this list by a test).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("DEZKY_LISTEN", DEFAULT_LISTEN, "address and port the HTTP server listens on"),
-    ("DEZKY_DATA_DIR", DEFAULT_DATA_DIR, "folder for the embedded SQLite database (created if missing)"),
-    ("DATABASE_URL", "sqlite://<DEZKY_DATA_DIR>/dezky.db", "database: sqlite:PATH, a file path, or postgres://…"),
-    ("AUTHENTIK_ISSUER", "(unset: OIDC off)", "comma-separated OIDC issuer URLs whose tokens are accepted"),
-    ("AUTHENTIK_AUDIENCE", DEFAULT_AUDIENCES, "comma-separated accepted token audiences (client ids)"),
-    ("OPERATOR_AUDIENCE", DEFAULT_OPERATOR_AUDIENCE, "audience that, with platformAdmin, makes a user an operator"),
-    ("DEZKY_TRUSTED_PROXIES", "(none)", "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For is believed"),
-    ("DEZKY_MAX_BODY_BYTES", "4194304", "largest accepted request body in bytes"),
-    ("DEZKY_REQUEST_TIMEOUT_SECONDS", "30", "time limit for producing a response (streams may run longer)"),
+    (
+        "DEZKY_LISTEN",
+        DEFAULT_LISTEN,
+        "address and port the HTTP server listens on",
+    ),
+    (
+        "DEZKY_DATA_DIR",
+        DEFAULT_DATA_DIR,
+        "folder for the embedded SQLite database (created if missing)",
+    ),
+    (
+        "DATABASE_URL",
+        "sqlite://<DEZKY_DATA_DIR>/dezky.db",
+        "database: sqlite:PATH, a file path, or postgres://…",
+    ),
+    (
+        "AUTHENTIK_ISSUER",
+        "(unset: OIDC off)",
+        "comma-separated OIDC issuer URLs whose tokens are accepted",
+    ),
+    (
+        "AUTHENTIK_AUDIENCE",
+        DEFAULT_AUDIENCES,
+        "comma-separated accepted token audiences (client ids)",
+    ),
+    (
+        "OPERATOR_AUDIENCE",
+        DEFAULT_OPERATOR_AUDIENCE,
+        "audience that, with platformAdmin, makes a user an operator",
+    ),
+    (
+        "DEZKY_TRUSTED_PROXIES",
+        "(none)",
+        "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For is believed",
+    ),
+    (
+        "DEZKY_MAX_BODY_BYTES",
+        "4194304",
+        "largest accepted request body in bytes",
+    ),
+    (
+        "DEZKY_REQUEST_TIMEOUT_SECONDS",
+        "30",
+        "time limit for producing a response (streams may run longer)",
+    ),
     ("DEZKY_LOG_FORMAT", "text", "log format: text or json"),
-    ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
+    (
+        "RUST_LOG",
+        "info",
+        "log filter (tracing-subscriber EnvFilter syntax)",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,7 +79,10 @@ pub struct ConfigError {
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { variable, problem: problem.into() }
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,20 +136,33 @@ pub struct FlagOverrides {
 }
 
 fn comma_list(value: &str) -> Vec<String> {
-    value.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_listen(variable: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
     value.trim().parse().map_err(|_| {
-        problem(variable, format!("'{value}' is not an address:port such as 127.0.0.1:3001 or [::]:3001"))
+        problem(
+            variable,
+            format!("'{value}' is not an address:port such as 127.0.0.1:3001 or [::]:3001"),
+        )
     })
 }
 
 fn parse_issuer(value: &str) -> Result<String, ConfigError> {
     let valid = (value.starts_with("https://") || value.starts_with("http://"))
-        && value.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
+        && value
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
     if !valid {
-        return Err(problem("AUTHENTIK_ISSUER", format!("'{value}' is not an http(s) URL")));
+        return Err(problem(
+            "AUTHENTIK_ISSUER",
+            format!("'{value}' is not an http(s) URL"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -115,13 +171,21 @@ fn parse_proxy(value: &str) -> Result<IpNet, ConfigError> {
     value
         .parse::<IpNet>()
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| problem("DEZKY_TRUSTED_PROXIES", format!("'{value}' is not an IP address or CIDR range")))
+        .map_err(|_| {
+            problem(
+                "DEZKY_TRUSTED_PROXIES",
+                format!("'{value}' is not an IP address or CIDR range"),
+            )
+        })
 }
 
 fn parse_positive(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
     match value.trim().parse::<u64>() {
         Ok(number) if number > 0 => Ok(number),
-        _ => Err(problem(variable, format!("'{value}' is not a positive whole number"))),
+        _ => Err(problem(
+            variable,
+            format!("'{value}' is not a positive whole number"),
+        )),
     }
 }
 
@@ -151,7 +215,10 @@ impl Config {
                 if !supported {
                     return Err(problem(
                         "DATABASE_URL",
-                        format!("'{}' is neither postgres://… nor sqlite:… nor a file path", dezky_store::redact_url(&url)),
+                        format!(
+                            "'{}' is neither postgres://… nor sqlite:… nor a file path",
+                            dezky_store::redact_url(&url)
+                        ),
                     ));
                 }
                 url
@@ -161,21 +228,36 @@ impl Config {
         let oidc = match get("AUTHENTIK_ISSUER") {
             None => None,
             Some(value) => {
-                let issuers = comma_list(&value).iter().map(|issuer| parse_issuer(issuer)).collect::<Result<Vec<_>, _>>()?;
-                let audiences = comma_list(&get("AUTHENTIK_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCES.to_owned()));
-                let operator_audience =
-                    get("OPERATOR_AUDIENCE").map(|value| value.trim().to_owned()).unwrap_or_else(|| DEFAULT_OPERATOR_AUDIENCE.to_owned());
+                let issuers = comma_list(&value)
+                    .iter()
+                    .map(|issuer| parse_issuer(issuer))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let audiences = comma_list(
+                    &get("AUTHENTIK_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCES.to_owned()),
+                );
+                let operator_audience = get("OPERATOR_AUDIENCE")
+                    .map(|value| value.trim().to_owned())
+                    .unwrap_or_else(|| DEFAULT_OPERATOR_AUDIENCE.to_owned());
                 if issuers.is_empty() {
                     return Err(problem("AUTHENTIK_ISSUER", "lists no issuer"));
                 }
                 if audiences.is_empty() {
                     return Err(problem("AUTHENTIK_AUDIENCE", "lists no audience"));
                 }
-                Some(OidcConfig { issuers, audiences, operator_audience })
+                Some(OidcConfig {
+                    issuers,
+                    audiences,
+                    operator_audience,
+                })
             }
         };
         let trusted_proxies = get("DEZKY_TRUSTED_PROXIES")
-            .map(|value| comma_list(&value).iter().map(|item| parse_proxy(item)).collect::<Result<Vec<_>, _>>())
+            .map(|value| {
+                comma_list(&value)
+                    .iter()
+                    .map(|item| parse_proxy(item))
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .transpose()?
             .unwrap_or_default();
         let max_body_bytes = get("DEZKY_MAX_BODY_BYTES")
@@ -191,9 +273,23 @@ impl Config {
         let log_format = match get("DEZKY_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(problem("DEZKY_LOG_FORMAT", format!("'{other}' is not text or json"))),
+            Some(other) => {
+                return Err(problem(
+                    "DEZKY_LOG_FORMAT",
+                    format!("'{other}' is not text or json"),
+                ));
+            }
         };
-        Ok(Config { listen, data_dir, database_url, oidc, trusted_proxies, max_body_bytes, request_timeout, log_format })
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            oidc,
+            trusted_proxies,
+            max_body_bytes,
+            request_timeout,
+            log_format,
+        })
     }
 
     pub fn from_environment(flags: FlagOverrides) -> Result<Config, ConfigError> {
@@ -211,7 +307,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned(), FlagOverrides::default())
     }
 
@@ -228,16 +327,25 @@ mod tests {
 
     #[test]
     fn flags_win_over_environment() {
-        let map: HashMap<&str, &str> = [("DEZKY_LISTEN", "127.0.0.1:1"), ("DEZKY_DATA_DIR", "/env")].into();
-        let flags = FlagOverrides { listen: Some("127.0.0.1:2".into()), data_dir: Some("/flag".into()) };
-        let config = Config::from_lookup(|name| map.get(name).map(|v| v.to_string()), flags).unwrap();
+        let map: HashMap<&str, &str> =
+            [("DEZKY_LISTEN", "127.0.0.1:1"), ("DEZKY_DATA_DIR", "/env")].into();
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:2".into()),
+            data_dir: Some("/flag".into()),
+        };
+        let config =
+            Config::from_lookup(|name| map.get(name).map(|v| v.to_string()), flags).unwrap();
         assert_eq!(config.listen.port(), 2);
         assert_eq!(config.database_url, "sqlite:///flag/dezky.db");
     }
 
     #[test]
     fn oidc_lists_and_defaults() {
-        let config = parse(&[("AUTHENTIK_ISSUER", "https://a.example/application/o/x/, https://a.example/application/o/y/")]).unwrap();
+        let config = parse(&[(
+            "AUTHENTIK_ISSUER",
+            "https://a.example/application/o/x/, https://a.example/application/o/y/",
+        )])
+        .unwrap();
         let oidc = config.oidc.unwrap();
         assert_eq!(oidc.issuers.len(), 2);
         assert_eq!(oidc.audiences, vec!["dezky-portal", "dezky-operator"]);
@@ -261,7 +369,11 @@ mod tests {
             assert_eq!(error.variable, variable, "{value}");
             assert!(error.to_string().starts_with(variable));
         }
-        let error = parse(&[("AUTHENTIK_ISSUER", "https://a.example/"), ("AUTHENTIK_AUDIENCE", " , ")]).unwrap_err();
+        let error = parse(&[
+            ("AUTHENTIK_ISSUER", "https://a.example/"),
+            ("AUTHENTIK_AUDIENCE", " , "),
+        ])
+        .unwrap_err();
         assert_eq!(error.variable, "AUTHENTIK_AUDIENCE");
     }
 

@@ -28,8 +28,16 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         _ => "invalid_json",
     };
+    // axum answers 422 for JSON that parses but does not fit the type; to clients both are
+    // simply a bad request body, so both are 400 with the parser's explanation.
+    let status = match status {
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => status,
+        _ => StatusCode::BAD_REQUEST,
+    };
     let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than the configured limit (DEZKY_MAX_BODY_BYTES)".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "request body is larger than the configured limit (DEZKY_MAX_BODY_BYTES)".to_owned()
+        }
         _ => rejection.body_text(),
     };
     ApiError::new(status, code, message)
@@ -45,7 +53,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
-            .map_err(|rejection: QueryRejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::bad_request("invalid_query", rejection.body_text())
+            })
     }
 }
 
@@ -59,6 +69,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
-            .map_err(|rejection: PathRejection| ApiError::bad_request("invalid_path", rejection.body_text()))
+            .map_err(|rejection: PathRejection| {
+                ApiError::bad_request("invalid_path", rejection.body_text())
+            })
     }
 }

@@ -9,10 +9,22 @@ use std::sync::Mutex;
 type Labels = Vec<(&'static str, String)>;
 
 const HELP: &[(&str, &str)] = &[
-    ("dezky_http_requests_total", "HTTP requests answered, by status code"),
-    ("dezky_audit_events_appended_total", "audit events appended, by source"),
-    ("dezky_audit_duplicates_skipped_total", "events skipped as duplicates of (source, externalId), by source"),
-    ("dezky_auth_failures_total", "requests refused for missing or invalid credentials, by reason"),
+    (
+        "dezky_http_requests_total",
+        "HTTP requests answered, by status code",
+    ),
+    (
+        "dezky_audit_events_appended_total",
+        "audit events appended, by source",
+    ),
+    (
+        "dezky_audit_duplicates_skipped_total",
+        "events skipped as duplicates of (source, externalId), by source",
+    ),
+    (
+        "dezky_auth_failures_total",
+        "requests refused for missing or invalid credentials, by reason",
+    ),
 ];
 
 #[derive(Default)]
@@ -28,20 +40,34 @@ impl Metrics {
     }
 
     pub fn count_request(&self, status: u16) {
-        self.add("dezky_http_requests_total", vec![("status", status.to_string())]);
+        self.add(
+            "dezky_http_requests_total",
+            vec![("status", status.to_string())],
+        );
     }
 
     pub fn count_append(&self, source: &str, duplicate: bool) {
-        let name = if duplicate { "dezky_audit_duplicates_skipped_total" } else { "dezky_audit_events_appended_total" };
+        let name = if duplicate {
+            "dezky_audit_duplicates_skipped_total"
+        } else {
+            "dezky_audit_events_appended_total"
+        };
         self.add(name, vec![("source", source.to_owned())]);
     }
 
     pub fn count_auth_failure(&self, reason: &'static str) {
-        self.add("dezky_auth_failures_total", vec![("reason", reason.to_owned())]);
+        self.add(
+            "dezky_auth_failures_total",
+            vec![("reason", reason.to_owned())],
+        );
     }
 
     pub fn render(&self) -> String {
-        let counters = self.counters.lock().map(|counters| counters.clone()).unwrap_or_default();
+        let counters = self
+            .counters
+            .lock()
+            .map(|counters| counters.clone())
+            .unwrap_or_default();
         let mut text = String::new();
         for (name, help) in HELP {
             text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
@@ -51,7 +77,12 @@ impl Metrics {
                 }
                 let labels: Vec<String> = labels
                     .iter()
-                    .map(|(key, value)| format!("{key}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"")))
+                    .map(|(key, value)| {
+                        format!(
+                            "{key}=\"{}\"",
+                            value.replace('\\', "\\\\").replace('"', "\\\"")
+                        )
+                    })
                     .collect();
                 text.push_str(&format!("{name}{{{}}} {value}\n", labels.join(",")));
             }

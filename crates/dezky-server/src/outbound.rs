@@ -16,7 +16,10 @@ pub fn http_client() -> reqwest::Client {
 
 /// GETs a URL and decodes JSON, retrying connection failures and 5xx replies (up to three
 /// attempts, 200 ms apart). A 4xx reply or a body that is not the expected JSON fails at once.
-pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Result<T, String> {
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<T, String> {
     let mut last_error = String::new();
     for attempt in 1..=ATTEMPTS {
         match client.get(url).send().await {
@@ -27,7 +30,10 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, 
                 return Err(format!("{url} answered {}", response.status()));
             }
             Ok(response) => {
-                return response.json::<T>().await.map_err(|error| format!("{url} returned unexpected JSON: {error}"));
+                return response
+                    .json::<T>()
+                    .await
+                    .map_err(|error| format!("{url} returned unexpected JSON: {error}"));
             }
             Err(error) => last_error = format!("{url}: {error}"),
         }

@@ -2,7 +2,7 @@
 
 use crate::audit::Actor;
 use crate::ids;
-use dezky_core::{Action, ApiTokenSecret, TokenScope, Timestamp};
+use dezky_core::{Action, ApiTokenSecret, Timestamp, TokenScope};
 use dezky_store::{ApiToken, NewApiToken, Store, StoreError};
 
 fn verb(text: &str) -> Action {
@@ -29,18 +29,31 @@ pub async fn create_token(
     match &scope {
         TokenScope::Tenant(slug) => audit.tenant_slug = Some(slug.clone()),
         TokenScope::Ingest(source) => {
-            audit.metadata.insert("source".into(), source.as_str().into());
+            audit
+                .metadata
+                .insert("source".into(), source.as_str().into());
         }
         TokenScope::Operator => {}
     }
     let created_by = actor.id.clone().unwrap_or_else(|| "unknown".to_owned());
-    let token = NewApiToken { id, name, hash: secret.hash(), scope, created_by };
+    let token = NewApiToken {
+        id,
+        name,
+        hash: secret.hash(),
+        scope,
+        created_by,
+    };
     let token = store.create_api_token(token, audit, now).await?;
     Ok((token, secret))
 }
 
 /// Revokes an active token with its `api_token.revoked` event; `None` if there is no such token.
-pub async fn revoke_token(store: &dyn Store, actor: &Actor, id: &str, now: Timestamp) -> Result<Option<ApiToken>, StoreError> {
+pub async fn revoke_token(
+    store: &dyn Store,
+    actor: &Actor,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<ApiToken>, StoreError> {
     let mut audit = actor.event(now, verb("api_token.revoked"));
     audit.resource_type = Some("api_token".to_owned());
     audit.resource_id = Some(id.to_owned());

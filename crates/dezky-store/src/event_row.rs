@@ -48,7 +48,9 @@ fn corrupt(seq: i64, what: impl std::fmt::Display) -> StoreError {
 
 fn optional_slug(seq: i64, value: Option<String>) -> Result<Option<Slug>, StoreError> {
     value
-        .map(|text| Slug::parse(&text).map_err(|error| corrupt(seq, format!("slug '{text}' {error}"))))
+        .map(|text| {
+            Slug::parse(&text).map_err(|error| corrupt(seq, format!("slug '{text}' {error}")))
+        })
         .transpose()
 }
 
@@ -183,8 +185,9 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(row: UserRow) -> Result<User, StoreError> {
-        let groups = serde_json::from_str(&row.groups_json)
-            .map_err(|_| StoreError::Corrupt(format!("user {}: groups are not a JSON list", row.id)))?;
+        let groups = serde_json::from_str(&row.groups_json).map_err(|_| {
+            StoreError::Corrupt(format!("user {}: groups are not a JSON list", row.id))
+        })?;
         Ok(User {
             id: row.id,
             issuer: row.issuer,

@@ -175,22 +175,38 @@ mod tests {
         );
         assert_eq!(
             filter.params,
-            vec![Param::Int(10), Param::Text("tenant.%".into()), Param::Text("acme".into())]
+            vec![
+                Param::Int(10),
+                Param::Text("tenant.%".into()),
+                Param::Text("acme".into())
+            ]
         );
     }
 
     #[test]
     fn sqlite_prefix_is_a_range() {
-        let query = parse(RawAuditQuery { action: Some("tenant.".into()), ..Default::default() });
+        let query = parse(RawAuditQuery {
+            action: Some("tenant.".into()),
+            ..Default::default()
+        });
         let filter = build(&query, Dialect::Sqlite);
         assert_eq!(filter.where_clause(), " WHERE action >= ? AND action < ?");
-        assert_eq!(filter.params, vec![Param::Text("tenant.".into()), Param::Text("tenant/".into())]);
+        assert_eq!(
+            filter.params,
+            vec![Param::Text("tenant.".into()), Param::Text("tenant/".into())]
+        );
     }
 
     #[test]
     fn free_text_is_escaped_for_each_dialect() {
-        let query = parse(RawAuditQuery { q: Some("50%_\"x".into()), ..Default::default() });
-        assert_eq!(build(&query, Dialect::Sqlite).params, vec![Param::Text("\"50%_\"\"x\"".into())]);
+        let query = parse(RawAuditQuery {
+            q: Some("50%_\"x".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            build(&query, Dialect::Sqlite).params,
+            vec![Param::Text("\"50%_\"\"x\"".into())]
+        );
         assert_eq!(
             build(&query, Dialect::Postgres).params,
             vec![Param::Text("%50\\%\\_\"x%".into())]

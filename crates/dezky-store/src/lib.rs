@@ -15,9 +15,7 @@ mod sql;
 mod sqlite;
 
 pub use error::StoreError;
-pub use records::{
-    AppendOutcome, AppendReceipt, ApiToken, NewApiToken, User, UserSighting,
-};
+pub use records::{ApiToken, AppendOutcome, AppendReceipt, NewApiToken, User, UserSighting};
 
 use async_trait::async_trait;
 use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
@@ -81,7 +79,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<ApiToken>, StoreError>;
 
     /// The active (not revoked) token with this hash.
-    async fn find_active_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError>;
+    async fn find_active_api_token(&self, hash: &TokenHash)
+    -> Result<Option<ApiToken>, StoreError>;
 
     async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
@@ -146,6 +145,9 @@ mod tests {
             "postgres://dezky:***@db:5432/dezky"
         );
         assert_eq!(redact_url("postgres://db/dezky"), "postgres://db/dezky");
-        assert_eq!(redact_url("sqlite://data/dezky.db"), "sqlite://data/dezky.db");
+        assert_eq!(
+            redact_url("sqlite://data/dezky.db"),
+            "sqlite://data/dezky.db"
+        );
     }
 }

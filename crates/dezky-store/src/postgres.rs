@@ -19,7 +19,10 @@ pub(crate) struct PostgresWrite {
 
 impl PostgresStore {
     pub(crate) async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let unavailable = |reason: String| StoreError::Unavailable { url: redact_url(url), reason };
+        let unavailable = |reason: String| StoreError::Unavailable {
+            url: redact_url(url),
+            reason,
+        };
         // One direct connection first: a pool only reports "timed out", this says why
         // (connection refused, unknown database, authentication failed).
         let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(url))
@@ -50,8 +53,15 @@ impl PostgresStore {
     }
 
     async fn begin_write(&self) -> Result<PostgresWrite, StoreError> {
-        Ok(PostgresWrite { transaction: self.pool.begin().await? })
+        Ok(PostgresWrite {
+            transaction: self.pool.begin().await?,
+        })
     }
 }
 
-implement_store!(PostgresStore, Postgres, filter_sql::Dialect::Postgres, " FOR UPDATE");
+implement_store!(
+    PostgresStore,
+    Postgres,
+    filter_sql::Dialect::Postgres,
+    " FOR UPDATE"
+);

@@ -6,7 +6,8 @@
 //! backend type, so both backends run exactly the same statements in the same order.
 
 pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE id = 1";
-pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms FROM chain_head WHERE id = 1";
+pub(crate) const SELECT_HEAD: &str =
+    "SELECT next_seq, last_recorded_at_ms FROM chain_head WHERE id = 1";
 pub(crate) const UPDATE_HEAD: &str =
     "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2 WHERE id = 1";
 pub(crate) const FIND_EXTERNAL_ID: &str =

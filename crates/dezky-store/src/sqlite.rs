@@ -5,7 +5,9 @@
 
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, Transaction};
 use std::path::Path;
 use std::str::FromStr;
@@ -25,15 +27,23 @@ pub(crate) struct SqliteWrite<'a> {
 
 impl SqliteStore {
     pub(crate) async fn open(url: &str) -> Result<SqliteStore, StoreError> {
-        let unavailable = |reason: String| StoreError::Unavailable { url: redact_url(url), reason };
+        let unavailable = |reason: String| StoreError::Unavailable {
+            url: redact_url(url),
+            reason,
+        };
         let options = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url).map_err(|error| unavailable(error.to_string()))?
         } else {
             SqliteConnectOptions::new().filename(url)
         };
-        if let Some(folder) = options.get_filename().parent().filter(|path| path != &Path::new("")) {
-            std::fs::create_dir_all(folder)
-                .map_err(|error| unavailable(format!("cannot create {}: {error}", folder.display())))?;
+        if let Some(folder) = options
+            .get_filename()
+            .parent()
+            .filter(|path| path != &Path::new(""))
+        {
+            std::fs::create_dir_all(folder).map_err(|error| {
+                unavailable(format!("cannot create {}: {error}", folder.display()))
+            })?;
         }
         let options = options
             .create_if_missing(true)
@@ -47,7 +57,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(SqliteStore { pool, write_lock: Mutex::new(()) })
+        Ok(SqliteStore {
+            pool,
+            write_lock: Mutex::new(()),
+        })
     }
 
     fn backend_kind(&self) -> Backend {
@@ -66,7 +79,10 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<SqliteWrite<'_>, StoreError> {
         let turn = self.write_lock.lock().await;
         let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(SqliteWrite { _turn: turn, transaction })
+        Ok(SqliteWrite {
+            _turn: turn,
+            transaction,
+        })
     }
 }
 

@@ -22,10 +22,20 @@ pub async fn token_create(config: &Config, request: TokenCreate) -> anyhow::Resu
         bail!("--name must be 1 to 100 characters");
     }
     let store = open_store(config).await?;
-    let (token, secret) =
-        dezky_server::tokens::create_token(store.as_ref(), &Actor::command_line(), scope, request.name, SystemClock.now())
-            .await?;
-    eprintln!("created {} token {} ({})", token.scope.kind(), token.id, token.name);
+    let (token, secret) = dezky_server::tokens::create_token(
+        store.as_ref(),
+        &Actor::command_line(),
+        scope,
+        request.name,
+        SystemClock.now(),
+    )
+    .await?;
+    eprintln!(
+        "created {} token {} ({})",
+        token.scope.kind(),
+        token.id,
+        token.name
+    );
     println!("{}", secret.expose());
     Ok(())
 }
@@ -38,15 +48,32 @@ pub async fn token_list(config: &Config) -> anyhow::Result<()> {
             dezky_core::TokenScope::Tenant(slug) => format!(" tenant={slug}"),
             dezky_core::TokenScope::Ingest(source) => format!(" source={source}"),
         };
-        let state = token.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
-        println!("{}\t{}{}\t{}\t{}\t{}", token.id, token.scope.kind(), detail, token.name, token.created_at, state);
+        let state = token
+            .revoked_at
+            .map_or("active".to_owned(), |at| format!("revoked {at}"));
+        println!(
+            "{}\t{}{}\t{}\t{}\t{}",
+            token.id,
+            token.scope.kind(),
+            detail,
+            token.name,
+            token.created_at,
+            state
+        );
     }
     Ok(())
 }
 
 pub async fn token_revoke(config: &Config, id: &str) -> anyhow::Result<()> {
     let store = open_store(config).await?;
-    match dezky_server::tokens::revoke_token(store.as_ref(), &Actor::command_line(), id, SystemClock.now()).await? {
+    match dezky_server::tokens::revoke_token(
+        store.as_ref(),
+        &Actor::command_line(),
+        id,
+        SystemClock.now(),
+    )
+    .await?
+    {
         Some(token) => {
             eprintln!("revoked token {}", token.id);
             Ok(())
@@ -63,18 +90,30 @@ pub async fn platform_admin(config: &Config, command: AdminCommand) -> anyhow::R
     let store = open_store(config).await?;
     let users = store.find_users_by_email(email).await?;
     let user = match users.as_slice() {
-        [] => bail!("no user with e-mail '{email}' has signed in yet; sign in once through OIDC, then retry"),
+        [] => bail!(
+            "no user with e-mail '{email}' has signed in yet; sign in once through OIDC, then retry"
+        ),
         [user] => user,
         _ => bail!("several users share the e-mail '{email}'; resolve that in Authentik first"),
     };
-    let verb = if grant { "user.platform_admin_granted" } else { "user.platform_admin_revoked" };
+    let verb = if grant {
+        "user.platform_admin_granted"
+    } else {
+        "user.platform_admin_revoked"
+    };
     let now = SystemClock.now();
     let mut audit = Actor::command_line().event(now, Action::parse(verb).context("audit verb")?);
     audit.resource_type = Some("user".to_owned());
     audit.resource_id = Some(user.id.clone());
     audit.resource_name = user.email.clone();
-    store.set_platform_admin(&user.id, grant, audit, now).await?;
-    eprintln!("{} platform admin: {email} ({})", if grant { "granted" } else { "revoked" }, user.id);
+    store
+        .set_platform_admin(&user.id, grant, audit, now)
+        .await?;
+    eprintln!(
+        "{} platform admin: {email} ({})",
+        if grant { "granted" } else { "revoked" },
+        user.id
+    );
     Ok(())
 }
 
@@ -90,14 +129,29 @@ pub async fn config_check(config: &Config) -> anyhow::Result<()> {
         }
         None => println!("oidc              off (AUTHENTIK_ISSUER unset): API tokens only"),
     }
-    let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
-    println!("trusted proxies   {}", if proxies.is_empty() { "none".to_owned() } else { proxies.join(", ") });
+    let proxies: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    println!(
+        "trusted proxies   {}",
+        if proxies.is_empty() {
+            "none".to_owned()
+        } else {
+            proxies.join(", ")
+        }
+    );
     println!("max body bytes    {}", config.max_body_bytes);
     println!("request timeout   {}s", config.request_timeout.as_secs());
     let store = dezky_store::open(&config.database_url)
         .await
         .context("DATABASE_URL")?;
-    let events = store.next_seq().await.map(|next| next.to_string()).unwrap_or_else(|_| "not migrated yet".to_owned());
+    let events = store
+        .next_seq()
+        .await
+        .map(|next| next.to_string())
+        .unwrap_or_else(|_| "not migrated yet".to_owned());
     println!("database check    ok ({events} events)");
     Ok(())
 }

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "dezky", version, about = "Control plane and tamper-evident audit log for self-hosted workspaces")]
+#[command(
+    name = "dezky",
+    version,
+    about = "Control plane and tamper-evident audit log for self-hosted workspaces"
+)]
 pub struct Cli {
     /// Data directory for the embedded SQLite database [env: DEZKY_DATA_DIR] [default: ./data]
     #[arg(long, global = true, value_name = "DIR")]
@@ -16,7 +20,10 @@ pub struct Cli {
 impl Cli {
     pub fn listen_flag(&self) -> Option<String> {
         match &self.command {
-            Command::Serve { listen } | Command::Config { command: ConfigCommand::Check { listen } } => listen.clone(),
+            Command::Serve { listen }
+            | Command::Config {
+                command: ConfigCommand::Check { listen },
+            } => listen.clone(),
             _ => None,
         }
     }

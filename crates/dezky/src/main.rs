@@ -11,7 +11,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let flags = FlagOverrides { listen: cli.listen_flag(), data_dir: cli.data_dir.clone() };
+    let flags = FlagOverrides {
+        listen: cli.listen_flag(),
+        data_dir: cli.data_dir.clone(),
+    };
     let config = match Config::from_environment(flags) {
         Ok(config) => config,
         Err(error) => {
@@ -41,10 +44,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { .. } => dezky_server::serve::run(config).await,
         Command::Migrate => {
             dezky_server::serve::open_store(&config).await?;
-            eprintln!("migrations applied to {}", config.database_url_for_display());
+            eprintln!(
+                "migrations applied to {}",
+                config.database_url_for_display()
+            );
             Ok(())
         }
-        Command::Config { command: ConfigCommand::Check { .. } } => admin::config_check(&config).await,
+        Command::Config {
+            command: ConfigCommand::Check { .. },
+        } => admin::config_check(&config).await,
         Command::Token { command } => match command {
             TokenCommand::Create(request) => admin::token_create(&config, request).await,
             TokenCommand::List => admin::token_list(&config).await,

@@ -25,7 +25,10 @@ pub enum Principal {
     /// A person signed in through OIDC. `operator` is true only when the token's audience
     /// includes OPERATOR_AUDIENCE *and* the stored user has platformAdmin (checked per request,
     /// so revoking platformAdmin takes effect at once).
-    User { user: User, operator: bool },
+    User {
+        user: User,
+        operator: bool,
+    },
 }
 
 /// The authenticated caller of one request, with the client address for audit events.
@@ -57,7 +60,9 @@ impl Caller {
         let allowed = self.is_operator()
             || match &self.principal {
                 Principal::ApiToken(token) => token.scope == TokenScope::Tenant(slug.clone()),
-                Principal::User { user, .. } => user.groups.iter().any(|group| group == slug.as_str()),
+                Principal::User { user, .. } => {
+                    user.groups.iter().any(|group| group == slug.as_str())
+                }
             };
         if allowed {
             Ok(())
@@ -69,8 +74,13 @@ impl Caller {
     /// The source an ingest token publishes as.
     pub fn require_ingest(&self) -> Result<&Source, ApiError> {
         match &self.principal {
-            Principal::ApiToken(ApiToken { scope: TokenScope::Ingest(source), .. }) => Ok(source),
-            _ => Err(ApiError::forbidden("this endpoint requires an ingest token")),
+            Principal::ApiToken(ApiToken {
+                scope: TokenScope::Ingest(source),
+                ..
+            }) => Ok(source),
+            _ => Err(ApiError::forbidden(
+                "this endpoint requires an ingest token",
+            )),
         }
     }
 
@@ -95,7 +105,10 @@ impl Caller {
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
 }
 
 fn request_client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
@@ -138,11 +151,18 @@ impl FromRequestParts<AppState> for Caller {
             state.metrics.count_auth_failure("not_an_api_token");
             return Err(ApiError::unauthorized());
         };
-        Ok(Caller { principal, client_ip })
+        Ok(Caller {
+            principal,
+            client_ip,
+        })
     }
 }
 
-async fn see_user(state: &AppState, claims: oidc::VerifiedClaims, client_ip: Option<IpAddr>) -> Result<User, ApiError> {
+async fn see_user(
+    state: &AppState,
+    claims: oidc::VerifiedClaims,
+    client_ip: Option<IpAddr>,
+) -> Result<User, ApiError> {
     let new_user_id = ids::user_id();
     let now = state.clock.now();
     let email = claims.email.clone();
@@ -154,8 +174,14 @@ async fn see_user(state: &AppState, claims: oidc::VerifiedClaims, client_ip: Opt
         name: claims.name.clone().or(claims.preferred_username.clone()),
         groups: claims.groups.clone(),
     };
-    let actor = Actor { actor_type: ActorType::User, id: Some(new_user_id.clone()), email, ip: client_ip };
-    let mut audit: NewAuditEvent = actor.event(now, Action::parse("user.created").expect("valid verb"));
+    let actor = Actor {
+        actor_type: ActorType::User,
+        id: Some(new_user_id.clone()),
+        email,
+        ip: client_ip,
+    };
+    let mut audit: NewAuditEvent =
+        actor.event(now, Action::parse("user.created").expect("valid verb"));
     audit.resource_type = Some("user".to_owned());
     audit.resource_id = Some(new_user_id);
     audit.resource_name = sighting.name.clone();

@@ -95,7 +95,9 @@ struct Discovery {
 fn accepted_algorithm(jwk: &Jwk) -> Option<Algorithm> {
     match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
-        AlgorithmParameters::EllipticCurve(parameters) if parameters.curve == EllipticCurve::P256 => {
+        AlgorithmParameters::EllipticCurve(parameters)
+            if parameters.curve == EllipticCurve::P256 =>
+        {
             Some(Algorithm::ES256)
         }
         _ => None,
@@ -112,7 +114,10 @@ impl OidcVerifier {
             issuers: config
                 .issuers
                 .iter()
-                .map(|url| Issuer { url: url.clone(), cache: Mutex::new(KeyCache::default()) })
+                .map(|url| Issuer {
+                    url: url.clone(),
+                    cache: Mutex::new(KeyCache::default()),
+                })
                 .collect(),
             audiences: config.audiences.clone(),
             http: outbound::http_client(),
@@ -138,24 +143,37 @@ impl OidcVerifier {
         validation.leeway = 30;
 
         let mut cache = issuer.cache.lock().await;
-        if self.find_key(&cache, header.kid.as_deref(), header.alg).is_none() && self.may_refresh(&cache) {
+        if self
+            .find_key(&cache, header.kid.as_deref(), header.alg)
+            .is_none()
+            && self.may_refresh(&cache)
+        {
             self.refresh(issuer, &mut cache).await?;
         }
-        let key = self.find_key(&cache, header.kid.as_deref(), header.alg).ok_or_else(|| OidcRejection::UnknownKey {
-            issuer: issuer.url.clone(),
-            kid: header.kid.clone().unwrap_or_else(|| "(none)".to_owned()),
-        })?;
+        let key = self
+            .find_key(&cache, header.kid.as_deref(), header.alg)
+            .ok_or_else(|| OidcRejection::UnknownKey {
+                issuer: issuer.url.clone(),
+                kid: header.kid.clone().unwrap_or_else(|| "(none)".to_owned()),
+            })?;
         jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation)
             .map(|data| data.claims)
             .map_err(|error| OidcRejection::Invalid(error.to_string()))
     }
 
     fn may_refresh(&self, cache: &KeyCache) -> bool {
-        cache.fetched_at.is_none_or(|fetched| fetched.elapsed() >= self.min_refresh_interval)
+        cache
+            .fetched_at
+            .is_none_or(|fetched| fetched.elapsed() >= self.min_refresh_interval)
     }
 
     /// The key a token names; a token without `kid` may use the issuer's only key of its algorithm.
-    fn find_key<'a>(&self, cache: &'a KeyCache, kid: Option<&str>, algorithm: Algorithm) -> Option<&'a CachedKey> {
+    fn find_key<'a>(
+        &self,
+        cache: &'a KeyCache,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+    ) -> Option<&'a CachedKey> {
         match kid {
             Some(kid) => cache.keys.get(kid).filter(|key| key.algorithm == algorithm),
             None => {
@@ -170,15 +188,33 @@ impl OidcVerifier {
 
     async fn refresh(&self, issuer: &Issuer, cache: &mut KeyCache) -> Result<(), OidcRejection> {
         cache.fetched_at = Some(Instant::now());
-        let unavailable = |reason: String| OidcRejection::KeysUnavailable { issuer: issuer.url.clone(), reason };
-        let discovery_url = format!("{}/.well-known/openid-configuration", trim_slash(&issuer.url));
-        let discovery: Discovery = outbound::get_json(&self.http, &discovery_url).await.map_err(unavailable)?;
-        let jwks: JwkSet = outbound::get_json(&self.http, &discovery.jwks_uri).await.map_err(unavailable)?;
+        let unavailable = |reason: String| OidcRejection::KeysUnavailable {
+            issuer: issuer.url.clone(),
+            reason,
+        };
+        let discovery_url = format!(
+            "{}/.well-known/openid-configuration",
+            trim_slash(&issuer.url)
+        );
+        let discovery: Discovery = outbound::get_json(&self.http, &discovery_url)
+            .await
+            .map_err(unavailable)?;
+        let jwks: JwkSet = outbound::get_json(&self.http, &discovery.jwks_uri)
+            .await
+            .map_err(unavailable)?;
         let mut keys = HashMap::new();
         for (index, jwk) in jwks.keys.iter().enumerate() {
-            let Some(algorithm) = accepted_algorithm(jwk) else { continue };
-            let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
-            let kid = jwk.common.key_id.clone().unwrap_or_else(|| format!("#{index}"));
+            let Some(algorithm) = accepted_algorithm(jwk) else {
+                continue;
+            };
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+                continue;
+            };
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .unwrap_or_else(|| format!("#{index}"));
             keys.insert(kid, CachedKey { algorithm, key });
         }
         if keys.is_empty() {
@@ -197,7 +233,9 @@ impl OidcVerifier {
 /// The `iss` claim read without verification, only to choose which issuer's keys to verify with.
 fn unverified_issuer(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     value.get("iss")?.as_str().map(str::to_owned)
 }
@@ -208,17 +246,24 @@ mod tests {
 
     #[test]
     fn audience_may_be_a_string_or_a_list() {
-        let one: VerifiedClaims = serde_json::from_str(r#"{"iss":"i","sub":"s","aud":"a"}"#).unwrap();
+        let one: VerifiedClaims =
+            serde_json::from_str(r#"{"iss":"i","sub":"s","aud":"a"}"#).unwrap();
         assert_eq!(one.aud, vec!["a"]);
-        let many: VerifiedClaims = serde_json::from_str(r#"{"iss":"i","sub":"s","aud":["a","b"],"groups":["g"]}"#).unwrap();
+        let many: VerifiedClaims =
+            serde_json::from_str(r#"{"iss":"i","sub":"s","aud":["a","b"],"groups":["g"]}"#)
+                .unwrap();
         assert_eq!(many.aud, vec!["a", "b"]);
         assert_eq!(many.groups, vec!["g"]);
     }
 
     #[test]
     fn issuer_is_read_from_the_payload() {
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"https://x/"}"#);
-        assert_eq!(unverified_issuer(&format!("h.{payload}.s")).as_deref(), Some("https://x/"));
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"https://x/"}"#);
+        assert_eq!(
+            unverified_issuer(&format!("h.{payload}.s")).as_deref(),
+            Some("https://x/")
+        );
         assert_eq!(unverified_issuer("garbage"), None);
     }
 }

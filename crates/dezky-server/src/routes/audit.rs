@@ -24,16 +24,19 @@ async fn page(state: &AppState, query: AuditQuery) -> Result<Json<EventPageRespo
         (true, Some(last)) => Some(Cursor(last.seq).encode()),
         _ => None,
     };
-    Ok(Json(EventPageResponse { events: page.events, next_cursor }))
+    Ok(Json(EventPageResponse {
+        events: page.events,
+        next_cursor,
+    }))
 }
 
 /// Restricts a tenant-scoped query to that tenant. Asking for another tenant's events through
 /// the `tenantSlug` filter is refused rather than silently overridden.
 pub fn tenant_query(slug: &Slug, mut query: AuditQuery) -> Result<AuditQuery, ApiError> {
     match &query.tenant_slug {
-        Some(asked) if asked != slug => {
-            Err(ApiError::forbidden(format!("tenantSlug '{asked}' is not the tenant in the path ('{slug}')")))
-        }
+        Some(asked) if asked != slug => Err(ApiError::forbidden(format!(
+            "tenantSlug '{asked}' is not the tenant in the path ('{slug}')"
+        ))),
         _ => {
             query.tenant_slug = Some(slug.clone());
             Ok(query)
@@ -42,7 +45,9 @@ pub fn tenant_query(slug: &Slug, mut query: AuditQuery) -> Result<AuditQuery, Ap
 }
 
 pub fn parse_slug(text: &str) -> Result<Slug, ApiError> {
-    Slug::parse(text).map_err(|error| ApiError::bad_request("invalid_path", format!("tenant slug '{text}' {error}")))
+    Slug::parse(text).map_err(|error| {
+        ApiError::bad_request("invalid_path", format!("tenant slug '{text}' {error}"))
+    })
 }
 
 /// All events, newest first (operators).

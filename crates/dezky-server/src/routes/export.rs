@@ -39,7 +39,11 @@ fn encode_page(events: &[dezky_core::AuditEvent], format: ExportFormat) -> Bytes
     Bytes::from(buffer)
 }
 
-async fn export(state: AppState, mut query: AuditQuery, format: ExportFormat) -> Result<Response, ApiError> {
+async fn export(
+    state: AppState,
+    mut query: AuditQuery,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
     let head = state.store.next_seq().await?;
     let start = query.before.map_or(head, |cursor| cursor.0.min(head));
     query.before = Some(Cursor(start));
@@ -48,36 +52,51 @@ async fn export(state: AppState, mut query: AuditQuery, format: ExportFormat) ->
         ExportFormat::Csv => Bytes::from(csv::header_line()),
         ExportFormat::Jsonl => Bytes::new(),
     };
-    let pages = stream::unfold(Cursoring { state, query, format, finished: false }, |mut cursoring| async move {
-        if cursoring.finished {
-            return None;
-        }
-        match cursoring.state.store.query_events(&cursoring.query).await {
-            Ok(page) => {
-                cursoring.finished = !page.has_more;
-                if let Some(last) = page.events.last() {
-                    cursoring.query.before = Some(Cursor(last.seq));
+    let pages = stream::unfold(
+        Cursoring {
+            state,
+            query,
+            format,
+            finished: false,
+        },
+        |mut cursoring| async move {
+            if cursoring.finished {
+                return None;
+            }
+            match cursoring.state.store.query_events(&cursoring.query).await {
+                Ok(page) => {
+                    cursoring.finished = !page.has_more;
+                    if let Some(last) = page.events.last() {
+                        cursoring.query.before = Some(Cursor(last.seq));
+                    }
+                    let chunk = encode_page(&page.events, cursoring.format);
+                    Some((Ok::<Bytes, std::io::Error>(chunk), cursoring))
                 }
-                let chunk = encode_page(&page.events, cursoring.format);
-                Some((Ok::<Bytes, std::io::Error>(chunk), cursoring))
+                Err(error) => {
+                    // The status line is already sent; ending the stream with an error aborts the
+                    // transfer, so the client sees an incomplete download rather than a short file
+                    // that looks whole.
+                    tracing::error!(error = %error, "export failed mid-stream");
+                    cursoring.finished = true;
+                    Some((Err(std::io::Error::other("export failed")), cursoring))
+                }
             }
-            Err(error) => {
-                // The status line is already sent; ending the stream with an error aborts the
-                // transfer, so the client sees an incomplete download rather than a short file
-                // that looks whole.
-                tracing::error!(error = %error, "export failed mid-stream");
-                cursoring.finished = true;
-                Some((Err(std::io::Error::other("export failed")), cursoring))
-            }
-        }
-    });
+        },
+    );
     let body = Body::from_stream(stream::once(async move { Ok(header_chunk) }).chain(pages));
     let (content_type, extension) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Jsonl => ("application/x-ndjson", "jsonl"),
     };
     let disposition = format!("attachment; filename=\"dezky-audit-{start}.{extension}\"");
-    Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 fn parse_export(raw: &RawAuditQuery) -> Result<(AuditQuery, ExportFormat), ApiError> {

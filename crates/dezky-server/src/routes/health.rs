@@ -25,11 +25,19 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         dezky_store::Backend::Sqlite => "sqlite",
         dezky_store::Backend::Postgres => "postgres",
     };
-    Ok(Json(json!({ "status": "ready", "database": backend, "events": next_seq })))
+    Ok(Json(
+        json!({ "status": "ready", "database": backend, "events": next_seq }),
+    ))
 }
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

@@ -105,7 +105,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A dezky API token (dzk_…) or an OIDC token from Authentik"))
+                    .description(Some(
+                        "A dezky API token (dzk_…) or an OIDC token from Authentik",
+                    ))
                     .build(),
             ),
         );
@@ -145,7 +147,9 @@ mod tests {
     #[test]
     fn event_schema_lists_exactly_the_serialised_fields() {
         let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
-        let properties = document["components"]["schemas"]["AuditEventDoc"]["properties"].as_object().unwrap();
+        let properties = document["components"]["schemas"]["AuditEventDoc"]["properties"]
+            .as_object()
+            .unwrap();
         let mut documented: Vec<&String> = properties.keys().collect();
         documented.sort();
         let event = dezky_core::csv::HEADER;

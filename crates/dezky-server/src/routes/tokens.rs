@@ -66,28 +66,36 @@ impl From<&ApiToken> for TokenView {
 }
 
 /// Parses a requested scope; shared with the command line so both accept the same things.
-pub fn parse_scope(scope: &str, tenant_slug: Option<&str>, source: Option<&str>) -> Result<TokenScope, String> {
+pub fn parse_scope(
+    scope: &str,
+    tenant_slug: Option<&str>,
+    source: Option<&str>,
+) -> Result<TokenScope, String> {
     match (scope, tenant_slug, source) {
         ("operator", None, None) => Ok(TokenScope::Operator),
-        ("tenant", Some(slug), None) => {
-            Slug::parse(slug).map(TokenScope::Tenant).map_err(|error| format!("tenant slug '{slug}' {error}"))
-        }
+        ("tenant", Some(slug), None) => Slug::parse(slug)
+            .map(TokenScope::Tenant)
+            .map_err(|error| format!("tenant slug '{slug}' {error}")),
         ("ingest", None, Some(source)) => {
-            let source = Source::parse(source).map_err(|error| format!("source '{source}' {error}"))?;
+            let source =
+                Source::parse(source).map_err(|error| format!("source '{source}' {error}"))?;
             if source.is_reserved() {
-                return Err(format!("source '{source}' is reserved for dezky's own ingesters"));
+                return Err(format!(
+                    "source '{source}' is reserved for dezky's own ingesters"
+                ));
             }
             Ok(TokenScope::Ingest(source))
         }
         ("tenant", None, _) => Err("a tenant token needs tenantSlug".to_owned()),
         ("ingest", _, None) => Err("an ingest token needs source".to_owned()),
-        ("operator" | "tenant" | "ingest", _, _) => {
-            Err(format!("a {scope} token takes {}", match scope {
+        ("operator" | "tenant" | "ingest", _, _) => Err(format!(
+            "a {scope} token takes {}",
+            match scope {
                 "operator" => "neither tenantSlug nor source",
                 "tenant" => "tenantSlug only",
                 _ => "source only",
-            }))
-        }
+            }
+        )),
         (other, _, _) => Err(format!("scope '{other}' is not operator, tenant or ingest")),
     }
 }
@@ -104,15 +112,28 @@ pub async fn create_token(
     ApiJson(request): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     caller.require_operator()?;
-    let scope = parse_scope(&request.scope, request.tenant_slug.as_deref(), request.source.as_deref())
-        .map_err(|message| ApiError::bad_request("invalid_token_request", message))?;
+    let scope = parse_scope(
+        &request.scope,
+        request.tenant_slug.as_deref(),
+        request.source.as_deref(),
+    )
+    .map_err(|message| ApiError::bad_request("invalid_token_request", message))?;
     if let Some(name) = &request.name
         && (name.is_empty() || name.chars().count() > 100)
     {
-        return Err(ApiError::bad_request("invalid_token_request", "name must be 1 to 100 characters"));
+        return Err(ApiError::bad_request(
+            "invalid_token_request",
+            "name must be 1 to 100 characters",
+        ));
     }
-    let (token, secret) =
-        crate::tokens::create_token(state.store.as_ref(), &caller.actor(), scope, request.name, state.clock.now()).await?;
+    let (token, secret) = crate::tokens::create_token(
+        state.store.as_ref(),
+        &caller.actor(),
+        scope,
+        request.name,
+        state.clock.now(),
+    )
+    .await?;
     let mut view = TokenView::from(&token);
     view.token = Some(secret.expose().to_owned());
     Ok((StatusCode::CREATED, Json(view)))
@@ -121,10 +142,15 @@ pub async fn create_token(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, description = "Every token, without secrets", body = TokenList)),
     security(("bearer" = [])))]
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenList>, ApiError> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TokenList>, ApiError> {
     caller.require_operator()?;
     let tokens = state.store.list_api_tokens().await?;
-    Ok(Json(TokenList { tokens: tokens.iter().map(TokenView::from).collect() }))
+    Ok(Json(TokenList {
+        tokens: tokens.iter().map(TokenView::from).collect(),
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
@@ -140,10 +166,15 @@ pub async fn revoke_token(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TokenView>, ApiError> {
     caller.require_operator()?;
-    crate::tokens::revoke_token(state.store.as_ref(), &caller.actor(), &id, state.clock.now())
-        .await?
-        .map(|token| Json(TokenView::from(&token)))
-        .ok_or_else(|| ApiError::not_found(format!("no active token has id '{id}'")))
+    crate::tokens::revoke_token(
+        state.store.as_ref(),
+        &caller.actor(),
+        &id,
+        state.clock.now(),
+    )
+    .await?
+    .map(|token| Json(TokenView::from(&token)))
+    .ok_or_else(|| ApiError::not_found(format!("no active token has id '{id}'")))
 }
 
 #[cfg(test)]
@@ -165,7 +196,10 @@ mod tests {
             ("ingest", Some("acme"), Some("portal")),
             ("admin", None, None),
         ] {
-            assert!(parse_scope(scope, slug, source).is_err(), "{scope} {slug:?} {source:?}");
+            assert!(
+                parse_scope(scope, slug, source).is_err(),
+                "{scope} {slug:?} {source:?}"
+            );
         }
     }
 }

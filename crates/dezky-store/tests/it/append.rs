@@ -7,14 +7,23 @@ async fn seq_starts_at_zero_and_has_no_gaps(db: TestDatabase) {
     let store = open(&db).await;
     assert_eq!(store.next_seq().await.unwrap(), 0);
     let receipt = store
-        .append_events(vec![event("tenant.created", 1), event("tenant.updated", 2)], Timestamp::from_millis(10))
+        .append_events(
+            vec![event("tenant.created", 1), event("tenant.updated", 2)],
+            Timestamp::from_millis(10),
+        )
         .await
         .unwrap();
     assert_eq!(
         receipt.outcomes,
-        vec![AppendOutcome::Appended { seq: 0 }, AppendOutcome::Appended { seq: 1 }]
+        vec![
+            AppendOutcome::Appended { seq: 0 },
+            AppendOutcome::Appended { seq: 1 }
+        ]
     );
-    let receipt = store.append_events(vec![event("tenant.deleted", 3)], Timestamp::from_millis(11)).await.unwrap();
+    let receipt = store
+        .append_events(vec![event("tenant.deleted", 3)], Timestamp::from_millis(11))
+        .await
+        .unwrap();
     assert_eq!(receipt.first_seq(), Some(2));
     assert_eq!(store.next_seq().await.unwrap(), 3);
     let stored = store.get_event(1).await.unwrap().unwrap();
@@ -28,14 +37,17 @@ async fn seq_starts_at_zero_and_has_no_gaps(db: TestDatabase) {
 async fn duplicates_are_skipped_without_burning_a_seq(db: TestDatabase) {
     let store = open(&db).await;
     let now = Timestamp::from_millis(100);
-    store.append_events(vec![ingested("portal", "a"), ingested("portal", "b")], now).await.unwrap();
+    store
+        .append_events(vec![ingested("portal", "a"), ingested("portal", "b")], now)
+        .await
+        .unwrap();
     let receipt = store
         .append_events(
             vec![
-                ingested("portal", "a"),   // stored before
-                ingested("portal", "c"),   // new
-                ingested("portal", "c"),   // repeated within the batch
-                ingested("booking", "a"),  // same id, other source: distinct
+                ingested("portal", "a"),    // stored before
+                ingested("portal", "c"),    // new
+                ingested("portal", "c"),    // repeated within the batch
+                ingested("booking", "a"),   // same id, other source: distinct
                 event("tenant.created", 5), // no external id: never deduplicated
             ],
             now,
@@ -58,9 +70,15 @@ async fn duplicates_are_skipped_without_burning_a_seq(db: TestDatabase) {
 
 async fn recorded_at_never_decreases_along_seq(db: TestDatabase) {
     let store = open(&db).await;
-    store.append_events(vec![event("a.b", 1)], Timestamp::from_millis(5_000)).await.unwrap();
+    store
+        .append_events(vec![event("a.b", 1)], Timestamp::from_millis(5_000))
+        .await
+        .unwrap();
     // A clock that stepped backwards must not make recordedAt go backwards.
-    store.append_events(vec![event("a.b", 1)], Timestamp::from_millis(4_000)).await.unwrap();
+    store
+        .append_events(vec![event("a.b", 1)], Timestamp::from_millis(4_000))
+        .await
+        .unwrap();
     let second = store.get_event(1).await.unwrap().unwrap();
     assert_eq!(second.recorded_at, Timestamp::from_millis(5_000));
 }
@@ -71,11 +89,20 @@ async fn concurrent_appenders_on_two_handles_stay_gapless(db: TestDatabase) {
     let second = open(&db).await;
     let mut tasks = vec![];
     for writer in 0..8 {
-        let store = if writer % 2 == 0 { first.clone() } else { second.clone() };
+        let store = if writer % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         tasks.push(tokio::spawn(async move {
             for round in 0..10 {
-                let batch = (0..5).map(|i| crate::ingested("portal", &format!("{writer}-{round}-{i}"))).collect();
-                store.append_events(batch, Timestamp::from_millis(1)).await.unwrap();
+                let batch = (0..5)
+                    .map(|i| crate::ingested("portal", &format!("{writer}-{round}-{i}")))
+                    .collect();
+                store
+                    .append_events(batch, Timestamp::from_millis(1))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -84,7 +111,10 @@ async fn concurrent_appenders_on_two_handles_stay_gapless(db: TestDatabase) {
     }
     assert_eq!(first.next_seq().await.unwrap(), 400);
     let mut seen = vec![];
-    let mut query = AuditQuery { limit: Limit::new(500).unwrap(), ..AuditQuery::default() };
+    let mut query = AuditQuery {
+        limit: Limit::new(500).unwrap(),
+        ..AuditQuery::default()
+    };
     query.limit = Limit::new(500).unwrap();
     let page = first.query_events(&query).await.unwrap();
     seen.extend(page.events.iter().map(|event| event.seq));

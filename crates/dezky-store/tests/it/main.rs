@@ -41,13 +41,19 @@ pub async fn raw_execute(db: &TestDatabase, statement: &str) -> Result<u64, sqlx
     match db.backend {
         dezky_testkit::TestBackend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&db.url).await?;
-            let result = sqlx::query(statement).execute(&pool).await.map(|done| done.rows_affected());
+            let result = sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .map(|done| done.rows_affected());
             pool.close().await;
             result
         }
         dezky_testkit::TestBackend::Postgres => {
             let pool = sqlx::PgPool::connect(&db.url).await?;
-            let result = sqlx::query(statement).execute(&pool).await.map(|done| done.rows_affected());
+            let result = sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .map(|done| done.rows_affected());
             pool.close().await;
             result
         }

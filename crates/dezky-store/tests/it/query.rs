@@ -10,14 +10,64 @@ async fn seeded(db: &TestDatabase) -> Arc<dyn Store> {
     let store = open(db).await;
     let mut events: Vec<NewAuditEvent> = vec![];
     let specs = [
-        ("tenant.created", Some("acme"), None, "alice@acme.example", Outcome::Success, "platform", "Acme GmbH"),
-        ("tenant.suspended", Some("acme"), Some("resell"), "Bob@Ops.example", Outcome::Success, "platform", "Acme GmbH"),
-        ("authentik.login_failed", Some("globex"), None, "carol@globex.example", Outcome::Failure, "authentik", "login"),
-        ("tenant_note.created", Some("globex"), Some("resell"), "dave@globex.example", Outcome::Denied, "platform", "Note 50%_off"),
-        ("flag.killed", None, None, "bob@ops.example", Outcome::Success, "platform", "oci_versioning"),
-        ("stalwart.auth_failed", Some("acme"), None, "eve@acme.example", Outcome::Failure, "stalwart", "mailbox"),
+        (
+            "tenant.created",
+            Some("acme"),
+            None,
+            "alice@acme.example",
+            Outcome::Success,
+            "platform",
+            "Acme GmbH",
+        ),
+        (
+            "tenant.suspended",
+            Some("acme"),
+            Some("resell"),
+            "Bob@Ops.example",
+            Outcome::Success,
+            "platform",
+            "Acme GmbH",
+        ),
+        (
+            "authentik.login_failed",
+            Some("globex"),
+            None,
+            "carol@globex.example",
+            Outcome::Failure,
+            "authentik",
+            "login",
+        ),
+        (
+            "tenant_note.created",
+            Some("globex"),
+            Some("resell"),
+            "dave@globex.example",
+            Outcome::Denied,
+            "platform",
+            "Note 50%_off",
+        ),
+        (
+            "flag.killed",
+            None,
+            None,
+            "bob@ops.example",
+            Outcome::Success,
+            "platform",
+            "oci_versioning",
+        ),
+        (
+            "stalwart.auth_failed",
+            Some("acme"),
+            None,
+            "eve@acme.example",
+            Outcome::Failure,
+            "stalwart",
+            "mailbox",
+        ),
     ];
-    for (index, (action, tenant, partner, email, outcome, source, name)) in specs.into_iter().enumerate() {
+    for (index, (action, tenant, partner, email, outcome, source, name)) in
+        specs.into_iter().enumerate()
+    {
         let mut new = event(action, index as i64 * 1000);
         new.tenant_slug = tenant.map(|slug| Slug::parse(slug).unwrap());
         new.partner_slug = partner.map(|slug| Slug::parse(slug).unwrap());
@@ -27,13 +77,23 @@ async fn seeded(db: &TestDatabase) -> Arc<dyn Store> {
         new.resource_name = Some(name.to_owned());
         events.push(new);
     }
-    store.append_events(events, Timestamp::from_millis(10_000)).await.unwrap();
+    store
+        .append_events(events, Timestamp::from_millis(10_000))
+        .await
+        .unwrap();
     store
 }
 
 async fn seqs(store: &Arc<dyn Store>, raw: RawAuditQuery) -> Vec<u64> {
     let query = AuditQuery::parse(&raw, QueryPurpose::Page).unwrap();
-    store.query_events(&query).await.unwrap().events.iter().map(|event| event.seq).collect()
+    store
+        .query_events(&query)
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .map(|event| event.seq)
+        .collect()
 }
 
 fn raw() -> RawAuditQuery {
@@ -44,57 +104,209 @@ async fn every_filter_selects_exactly_its_events(db: TestDatabase) {
     let store = seeded(&db).await;
     let s = |value: &str| Some(value.to_owned());
     assert_eq!(seqs(&store, raw()).await, vec![5, 4, 3, 2, 1, 0]);
-    assert_eq!(seqs(&store, RawAuditQuery { action: s("tenant.created"), ..raw() }).await, vec![0]);
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                action: s("tenant.created"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![0]
+    );
     // `tenant.` must not match `tenant_note.created`; `tenant*` must.
-    assert_eq!(seqs(&store, RawAuditQuery { action: s("tenant."), ..raw() }).await, vec![1, 0]);
-    assert_eq!(seqs(&store, RawAuditQuery { action: s("tenant.*"), ..raw() }).await, vec![1, 0]);
-    assert_eq!(seqs(&store, RawAuditQuery { action: s("tenant*"), ..raw() }).await, vec![3, 1, 0]);
-    assert_eq!(seqs(&store, RawAuditQuery { tenant_slug: s("acme"), ..raw() }).await, vec![5, 1, 0]);
-    assert_eq!(seqs(&store, RawAuditQuery { partner_slug: s("resell"), ..raw() }).await, vec![3, 1]);
-    assert_eq!(seqs(&store, RawAuditQuery { actor_email: s("BOB@ops.example"), ..raw() }).await, vec![4, 1]);
-    assert_eq!(seqs(&store, RawAuditQuery { outcome: s("failure"), ..raw() }).await, vec![5, 2]);
-    assert_eq!(seqs(&store, RawAuditQuery { outcome: s("denied"), ..raw() }).await, vec![3]);
-    assert_eq!(seqs(&store, RawAuditQuery { source: s("authentik"), ..raw() }).await, vec![2]);
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                action: s("tenant."),
+                ..raw()
+            }
+        )
+        .await,
+        vec![1, 0]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                action: s("tenant.*"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![1, 0]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                action: s("tenant*"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![3, 1, 0]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                tenant_slug: s("acme"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![5, 1, 0]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                partner_slug: s("resell"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![3, 1]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                actor_email: s("BOB@ops.example"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![4, 1]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                outcome: s("failure"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![5, 2]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                outcome: s("denied"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![3]
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            RawAuditQuery {
+                source: s("authentik"),
+                ..raw()
+            }
+        )
+        .await,
+        vec![2]
+    );
     let window = RawAuditQuery {
         since: s("1970-01-01T00:00:01Z"),
         until: s("1970-01-01T00:00:03Z"),
         ..raw()
     };
-    assert_eq!(seqs(&store, window).await, vec![2, 1], "since inclusive, until exclusive");
-    let combined = RawAuditQuery { tenant_slug: s("acme"), action: s("tenant."), outcome: s("success"), ..raw() };
+    assert_eq!(
+        seqs(&store, window).await,
+        vec![2, 1],
+        "since inclusive, until exclusive"
+    );
+    let combined = RawAuditQuery {
+        tenant_slug: s("acme"),
+        action: s("tenant."),
+        outcome: s("success"),
+        ..raw()
+    };
     assert_eq!(seqs(&store, combined).await, vec![1, 0]);
 }
 
 async fn free_text_matches_substrings_case_insensitively(db: TestDatabase) {
     let store = seeded(&db).await;
-    let q = |text: &str| RawAuditQuery { q: Some(text.to_owned()), ..raw() };
-    assert_eq!(seqs(&store, q("acme")).await, vec![5, 1, 0], "tenant slug, email, resource name");
+    let q = |text: &str| RawAuditQuery {
+        q: Some(text.to_owned()),
+        ..raw()
+    };
+    assert_eq!(
+        seqs(&store, q("acme")).await,
+        vec![5, 1, 0],
+        "tenant slug, email, resource name"
+    );
     assert_eq!(seqs(&store, q("ACME GMBH")).await, vec![1, 0]);
-    assert_eq!(seqs(&store, q("login_fail")).await, vec![2], "part of an action");
-    assert_eq!(seqs(&store, q("ops.example")).await, vec![4, 1], "part of an e-mail");
-    assert_eq!(seqs(&store, q("50%_")).await, vec![3], "wildcards match literally");
+    assert_eq!(
+        seqs(&store, q("login_fail")).await,
+        vec![2],
+        "part of an action"
+    );
+    assert_eq!(
+        seqs(&store, q("ops.example")).await,
+        vec![4, 1],
+        "part of an e-mail"
+    );
+    assert_eq!(
+        seqs(&store, q("50%_")).await,
+        vec![3],
+        "wildcards match literally"
+    );
     assert_eq!(seqs(&store, q("%_%")).await, Vec::<u64>::new());
     assert_eq!(seqs(&store, q("\"quoted\"")).await, Vec::<u64>::new());
-    assert_eq!(seqs(&store, q("nothing-like-this")).await, Vec::<u64>::new());
-    let with_tenant = RawAuditQuery { tenant_slug: Some("globex".into()), ..q("example") };
+    assert_eq!(
+        seqs(&store, q("nothing-like-this")).await,
+        Vec::<u64>::new()
+    );
+    let with_tenant = RawAuditQuery {
+        tenant_slug: Some("globex".into()),
+        ..q("example")
+    };
     assert_eq!(seqs(&store, with_tenant).await, vec![3, 2]);
 }
 
 async fn pages_follow_the_cursor_without_skips_or_repeats(db: TestDatabase) {
     let store = seeded(&db).await;
-    let mut query = AuditQuery { limit: Limit::new(4).unwrap(), ..AuditQuery::default() };
+    let mut query = AuditQuery {
+        limit: Limit::new(4).unwrap(),
+        ..AuditQuery::default()
+    };
     let first = store.query_events(&query).await.unwrap();
-    assert_eq!(first.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 4, 3, 2]);
+    assert_eq!(
+        first.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![5, 4, 3, 2]
+    );
     assert!(first.has_more);
     // New events arriving between pages must not shift the next page.
-    store.append_events(vec![event("late.arrival", 0)], Timestamp::from_millis(20_000)).await.unwrap();
+    store
+        .append_events(
+            vec![event("late.arrival", 0)],
+            Timestamp::from_millis(20_000),
+        )
+        .await
+        .unwrap();
     query.before = Some(Cursor(2));
     let second = store.query_events(&query).await.unwrap();
-    assert_eq!(second.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 0]);
+    assert_eq!(
+        second.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 0]
+    );
     assert!(!second.has_more);
     query.limit = Limit::new(2).unwrap();
     query.before = Some(Cursor(2));
-    assert!(!store.query_events(&query).await.unwrap().has_more, "exactly full last page");
+    assert!(
+        !store.query_events(&query).await.unwrap().has_more,
+        "exactly full last page"
+    );
 }
 
 async fn events_round_trip_every_field(db: TestDatabase) {
@@ -109,9 +321,18 @@ async fn events_round_trip_every_field(db: TestDatabase) {
     new.tenant_slug = Some(Slug::parse("acme").unwrap());
     new.partner_slug = Some(Slug::parse("resell").unwrap());
     new.external_id = Some("ext-1".into());
-    new.metadata.insert("big".into(), serde_json::json!(18_446_744_073_709_551_615u64));
-    new.metadata.insert("nested".into(), serde_json::json!({"z": [1, "two", null], "a": true}));
-    store.append_events(vec![new.clone()], Timestamp::from_millis(1_773_480_414_000)).await.unwrap();
+    new.metadata.insert(
+        "big".into(),
+        serde_json::json!(18_446_744_073_709_551_615u64),
+    );
+    new.metadata.insert(
+        "nested".into(),
+        serde_json::json!({"z": [1, "two", null], "a": true}),
+    );
+    store
+        .append_events(vec![new.clone()], Timestamp::from_millis(1_773_480_414_000))
+        .await
+        .unwrap();
     let stored = store.get_event(0).await.unwrap().unwrap();
     assert_eq!(stored.at, new.at);
     assert_eq!(stored.actor_id, new.actor_id);
@@ -124,7 +345,11 @@ async fn events_round_trip_every_field(db: TestDatabase) {
     assert_eq!(stored.partner_slug, new.partner_slug);
     assert_eq!(stored.external_id, new.external_id);
     assert_eq!(stored.metadata, new.metadata);
-    assert_eq!(stored.metadata["big"].as_u64(), Some(u64::MAX), "u64 survives without floats");
+    assert_eq!(
+        stored.metadata["big"].as_u64(),
+        Some(u64::MAX),
+        "u64 survives without floats"
+    );
 }
 
 on_both_backends!(

@@ -1,0 +1,4 @@
+//! Test harness: the real app on port 0 with a fresh database, and a local identity provider.
+
+pub mod app;
+pub mod idp;
