@@ -386,6 +386,14 @@ mod tests {
     }
 
     #[test]
+    fn readme_documents_every_variable() {
+        let readme = include_str!("../../../README.md");
+        for (name, _, _) in VARIABLES {
+            assert!(readme.contains(&format!("| `{name}` |")), "README lacks a row for {name}");
+        }
+    }
+
+    #[test]
     fn trusted_proxies_accept_addresses_and_ranges() {
         let config = parse(&[("DEZKY_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16,::1")]).unwrap();
         assert_eq!(config.trusted_proxies.len(), 3);

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `dezky` binary as an operator runs it.
+
+mod commands;
+mod export_memory;
+mod support;

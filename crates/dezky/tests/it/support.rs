@@ -1,0 +1,98 @@
+//! Runs the real `dezky` binary: one-shot commands and a `serve` process on port 0.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn dezky(environment: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dezky"));
+    // Start from a clean slate: no variable from the developer's shell leaks into a test.
+    for (name, _, _) in dezky_server::config::VARIABLES {
+        command.env_remove(name);
+    }
+    command.env("RUST_LOG", "warn");
+    for (name, value) in environment {
+        command.env(name, value);
+    }
+    command
+}
+
+pub fn run(environment: &[(&str, &str)], arguments: &[&str]) -> Output {
+    dezky(environment).args(arguments).stdin(Stdio::null()).output().expect("run dezky")
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    /// Everything `serve` printed on stdout before it started answering.
+    pub banner: String,
+}
+
+impl Server {
+    pub fn start(environment: &[(&str, &str)], data_dir: &Path) -> Server {
+        let mut child = dezky(environment)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn dezky serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("serve printed nothing").unwrap();
+        let address = first
+            .strip_prefix("dezky listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_owned();
+        let mut banner = first.clone();
+        // The rest of the banner follows at once; read it on a thread so we never block.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        while let Ok(line) = receiver.recv_timeout(Duration::from_millis(300)) {
+            banner.push('\n');
+            banner.push_str(&line);
+        }
+        Server { child, base: address, banner }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit; returns its exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A value from /proc/<pid>/status in KiB (VmRSS, VmHWM).
+pub fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
