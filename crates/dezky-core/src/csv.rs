@@ -67,16 +67,8 @@ pub fn event_line(event: &AuditEvent) -> String {
         optional(&event.resource_type),
         optional(&event.resource_id),
         optional(&event.resource_name),
-        event
-            .tenant_slug
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        event
-            .partner_slug
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        event.tenant_slug.as_ref().map(ToString::to_string).unwrap_or_default(),
+        event.partner_slug.as_ref().map(ToString::to_string).unwrap_or_default(),
         event.source.to_string(),
         optional(&event.external_id),
         metadata,
@@ -125,10 +117,7 @@ mod tests {
 
     fn event_with_name(name: &str) -> AuditEvent {
         let mut metadata = serde_json::Map::new();
-        metadata.insert(
-            "note".into(),
-            serde_json::Value::String("a \"quoted\", text".into()),
-        );
+        metadata.insert("note".into(), serde_json::Value::String("a \"quoted\", text".into()));
         AuditEvent {
             seq: 3,
             at: Timestamp::from_millis(1_000),

@@ -41,8 +41,7 @@ const SLUG_MAX: usize = 63;
 
 fn is_snake_segment(segment: &str) -> bool {
     let mut bytes = segment.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z'))
-        && bytes.all(|byte| matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'_'))
+    matches!(bytes.next(), Some(b'a'..=b'z')) && bytes.all(|byte| matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'_'))
 }
 
 fn check_length(input: &str, max: usize) -> Result<(), NameError> {
@@ -87,9 +86,7 @@ impl Source {
     pub fn parse(input: &str) -> Result<Source, NameError> {
         check_length(input, SOURCE_MAX)?;
         if !is_snake_segment(input) {
-            return Err(NameError::Grammar(
-                "must be lower_snake: a-z first, then a-z, 0-9 or _",
-            ));
+            return Err(NameError::Grammar("must be lower_snake: a-z first, then a-z, 0-9 or _"));
         }
         Ok(Source(input.to_owned()))
     }
@@ -139,8 +136,7 @@ macro_rules! display_and_deserialize {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let text = String::deserialize(deserializer)?;
-                $name::parse(&text)
-                    .map_err(|error| serde::de::Error::custom(format!("'{text}' {error}")))
+                $name::parse(&text).map_err(|error| serde::de::Error::custom(format!("'{text}' {error}")))
             }
         }
     };
@@ -156,12 +152,7 @@ mod tests {
 
     #[test]
     fn actions_are_dotted_lower_snake() {
-        for good in [
-            "tenant.created",
-            "stalwart.auth_failed",
-            "a.b.c",
-            "flag.killed2",
-        ] {
+        for good in ["tenant.created", "stalwart.auth_failed", "a.b.c", "flag.killed2"] {
             assert!(Action::parse(good).is_ok(), "{good}");
         }
         for bad in [
@@ -210,24 +201,14 @@ mod tests {
         for good in ["acme", "acme-gmbh", "a", "0x", &"a".repeat(63)] {
             assert!(Slug::parse(good).is_ok(), "{good}");
         }
-        for bad in [
-            "",
-            "-acme",
-            "acme-",
-            "Acme",
-            "acme_gmbh",
-            "acme.de",
-            &"a".repeat(64),
-        ] {
+        for bad in ["", "-acme", "acme-", "Acme", "acme_gmbh", "acme.de", &"a".repeat(64)] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn deserialize_names_the_value_and_problem() {
-        let error = serde_json::from_str::<Slug>("\"Acme\"")
-            .unwrap_err()
-            .to_string();
+        let error = serde_json::from_str::<Slug>("\"Acme\"").unwrap_err().to_string();
         assert!(error.contains("'Acme'"), "{error}");
         assert!(error.contains("DNS label"), "{error}");
     }

@@ -95,12 +95,10 @@ impl Default for Limit {
 
 impl Cursor {
     pub fn parse(input: &str) -> Result<Cursor, QueryError> {
-        input.parse::<u64>().map(Cursor).map_err(|_| {
-            query_error(
-                "before",
-                format!("'{input}' is not a cursor from nextCursor"),
-            )
-        })
+        input
+            .parse::<u64>()
+            .map(Cursor)
+            .map_err(|_| query_error("before", format!("'{input}' is not a cursor from nextCursor")))
     }
 
     pub fn encode(self) -> String {
@@ -160,23 +158,15 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|text| !text.is_empty())
 }
 
-fn parse_time(
-    parameter: &'static str,
-    value: &Option<String>,
-) -> Result<Option<Timestamp>, QueryError> {
+fn parse_time(parameter: &'static str, value: &Option<String>) -> Result<Option<Timestamp>, QueryError> {
     non_empty(value)
-        .map(|text| {
-            Timestamp::parse_rfc3339(text)
-                .map_err(|error| query_error(parameter, error.to_string()))
-        })
+        .map(|text| Timestamp::parse_rfc3339(text).map_err(|error| query_error(parameter, error.to_string())))
         .transpose()
 }
 
 fn parse_slug(parameter: &'static str, value: &Option<String>) -> Result<Option<Slug>, QueryError> {
     non_empty(value)
-        .map(|text| {
-            Slug::parse(text).map_err(|error| query_error(parameter, format!("'{text}' {error}")))
-        })
+        .map(|text| Slug::parse(text).map_err(|error| query_error(parameter, format!("'{text}' {error}"))))
         .transpose()
 }
 
@@ -193,19 +183,12 @@ impl AuditQuery {
         }
         let outcome = non_empty(&raw.outcome)
             .map(|text| {
-                Outcome::parse(text).ok_or_else(|| {
-                    query_error(
-                        "outcome",
-                        format!("'{text}' is not one of success, failure, denied"),
-                    )
-                })
+                Outcome::parse(text)
+                    .ok_or_else(|| query_error("outcome", format!("'{text}' is not one of success, failure, denied")))
             })
             .transpose()?;
         let source = non_empty(&raw.source)
-            .map(|text| {
-                Source::parse(text)
-                    .map_err(|error| query_error("source", format!("'{text}' {error}")))
-            })
+            .map(|text| Source::parse(text).map_err(|error| query_error("source", format!("'{text}' {error}"))))
             .transpose()?;
         let text = non_empty(&raw.q)
             .map(|text| {
@@ -213,9 +196,7 @@ impl AuditQuery {
                 if !(TEXT_MIN_CHARS..=TEXT_MAX_CHARS).contains(&chars) {
                     return Err(query_error(
                         "q",
-                        format!(
-                            "must be {TEXT_MIN_CHARS} to {TEXT_MAX_CHARS} characters, got {chars}"
-                        ),
+                        format!("must be {TEXT_MIN_CHARS} to {TEXT_MAX_CHARS} characters, got {chars}"),
                     ));
                 }
                 Ok(text.to_owned())
@@ -245,18 +226,13 @@ impl AuditQuery {
             }
         };
         if purpose == QueryPurpose::Page && raw.format.is_some() {
-            return Err(query_error(
-                "format",
-                "only the export endpoint takes a format",
-            ));
+            return Err(query_error("format", "only the export endpoint takes a format"));
         }
         Ok(AuditQuery {
             since,
             until,
             before: non_empty(&raw.before).map(Cursor::parse).transpose()?,
-            action: non_empty(&raw.action)
-                .map(ActionFilter::parse)
-                .transpose()?,
+            action: non_empty(&raw.action).map(ActionFilter::parse).transpose()?,
             tenant_slug: parse_slug("tenantSlug", &raw.tenant_slug)?,
             partner_slug: parse_slug("partnerSlug", &raw.partner_slug)?,
             actor_email,
@@ -274,10 +250,7 @@ impl ExportFormat {
         match value.filter(|text| !text.is_empty()) {
             None | Some("jsonl") => Ok(ExportFormat::Jsonl),
             Some("csv") => Ok(ExportFormat::Csv),
-            Some(other) => Err(query_error(
-                "format",
-                format!("'{other}' is not csv or jsonl"),
-            )),
+            Some(other) => Err(query_error("format", format!("'{other}' is not csv or jsonl"))),
         }
     }
 }
@@ -311,16 +284,9 @@ mod tests {
             ActionFilter::parse("tenant.*").unwrap(),
             ActionFilter::Prefix("tenant.".into())
         );
-        assert_eq!(
-            ActionFilter::parse("ten*").unwrap(),
-            ActionFilter::Prefix("ten".into())
-        );
+        assert_eq!(ActionFilter::parse("ten*").unwrap(), ActionFilter::Prefix("ten".into()));
         for bad in ["tenant", "*", "%.", "Tenant.", "tenant.created;drop"] {
-            assert_eq!(
-                ActionFilter::parse(bad).unwrap_err().parameter,
-                "action",
-                "{bad}"
-            );
+            assert_eq!(ActionFilter::parse(bad).unwrap_err().parameter, "action", "{bad}");
         }
     }
 
@@ -333,11 +299,7 @@ mod tests {
         assert_eq!(page(with_limit("500")).unwrap().limit.get(), 500);
         assert_eq!(page(with_limit("1")).unwrap().limit.get(), 1);
         for bad in ["0", "501", "-1", "ten", "1.5"] {
-            assert_eq!(
-                page(with_limit(bad)).unwrap_err().parameter,
-                "limit",
-                "{bad}"
-            );
+            assert_eq!(page(with_limit(bad)).unwrap_err().parameter, "limit", "{bad}");
         }
         let export = AuditQuery::parse(&with_limit("5"), QueryPurpose::Export);
         assert_eq!(export.unwrap_err().parameter, "limit");
@@ -468,9 +430,6 @@ mod tests {
     fn export_format() {
         assert_eq!(ExportFormat::parse(None).unwrap(), ExportFormat::Jsonl);
         assert_eq!(ExportFormat::parse(Some("csv")).unwrap(), ExportFormat::Csv);
-        assert_eq!(
-            ExportFormat::parse(Some("xml")).unwrap_err().parameter,
-            "format"
-        );
+        assert_eq!(ExportFormat::parse(Some("xml")).unwrap_err().parameter, "format");
     }
 }

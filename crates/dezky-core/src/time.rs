@@ -97,13 +97,7 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        for bad in [
-            "",
-            "yesterday",
-            "2026-03-14",
-            "2026-03-14 09:26:53",
-            "1773480413",
-        ] {
+        for bad in ["", "yesterday", "2026-03-14", "2026-03-14 09:26:53", "1773480413"] {
             assert!(Timestamp::parse_rfc3339(bad).is_err(), "{bad} parsed");
         }
     }

@@ -81,26 +81,14 @@ mod tests {
         let secret = ApiTokenSecret::from_random_bytes([7; 32]);
         assert!(secret.expose().starts_with("dzk_"));
         assert_eq!(ApiTokenSecret::parse(secret.expose()), Some(secret.clone()));
-        assert_eq!(
-            secret.hash(),
-            ApiTokenSecret::parse(secret.expose()).unwrap().hash()
-        );
+        assert_eq!(secret.hash(), ApiTokenSecret::parse(secret.expose()).unwrap().hash());
         assert_eq!(secret.hash().as_str().len(), 64);
-        assert_ne!(
-            secret.hash(),
-            ApiTokenSecret::from_random_bytes([8; 32]).hash()
-        );
+        assert_ne!(secret.hash(), ApiTokenSecret::from_random_bytes([8; 32]).hash());
     }
 
     #[test]
     fn malformed_secrets_are_not_tokens() {
-        for bad in [
-            "",
-            "dzk_",
-            "dzk_abc",
-            "xyz_0000",
-            &format!("dzk_{}", "g".repeat(64)),
-        ] {
+        for bad in ["", "dzk_", "dzk_abc", "xyz_0000", &format!("dzk_{}", "g".repeat(64))] {
             assert_eq!(ApiTokenSecret::parse(bad), None, "{bad}");
         }
     }

@@ -33,12 +33,7 @@ pub struct AppState {
 impl AppState {
     /// Wires the state from configuration. `jwks_min_refresh` bounds how often an unknown key id
     /// may trigger a JWKS fetch (tests use zero to exercise rotation without waiting).
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        config: &Config,
-        jwks_min_refresh: Duration,
-    ) -> AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: &Config, jwks_min_refresh: Duration) -> AppState {
         let metrics = Arc::new(Metrics::default());
         AppState {
             audit: AuditService::new(store.clone(), clock.clone(), metrics.clone()),
@@ -79,10 +74,7 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .route("/audit", get(routes::audit::list_events))
         .route("/audit/export", get(routes::export::export_events))
         .route("/audit/{seq}", get(routes::audit::get_event))
-        .route(
-            "/tenants/{slug}/audit",
-            get(routes::audit::list_tenant_events),
-        )
+        .route("/tenants/{slug}/audit", get(routes::audit::list_tenant_events))
         .route(
             "/tenants/{slug}/audit/export",
             get(routes::export::export_tenant_events),
@@ -106,17 +98,9 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .layer(middleware::from_fn(move |request, next| {
             time_limit(timeout, request, next)
         }))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_and_harden,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), count_and_harden))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal server error",
-            )
-            .into_response()
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error").into_response()
         }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -139,12 +123,9 @@ async fn method_not_allowed() -> ApiError {
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long",
-        )
-        .into_response(),
+        Err(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long").into_response()
+        }
     }
 }
 
@@ -152,10 +133,7 @@ async fn count_and_harden(State(state): State<AppState>, request: Request, next:
     let mut response = next.run(request).await;
     state.metrics.count_request(response.status().as_u16());
     let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));

@@ -60,16 +60,8 @@ pub struct AuditService {
 }
 
 impl AuditService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<Metrics>,
-    ) -> AuditService {
-        AuditService {
-            store,
-            clock,
-            metrics,
-        }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> AuditService {
+        AuditService { store, clock, metrics }
     }
 
     pub async fn record(&self, events: Vec<NewAuditEvent>) -> Result<AppendReceipt, StoreError> {

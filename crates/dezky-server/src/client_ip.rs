@@ -13,10 +13,7 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted_proxies: &[IpNet]
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_for
-        .iter()
-        .flat_map(|header| header.split(','))
-        .map(str::trim);
+    let hops = forwarded_for.iter().flat_map(|header| header.split(',')).map(str::trim);
     let mut client = peer;
     for hop in hops.collect::<Vec<_>>().into_iter().rev() {
         let Ok(address) = hop.parse::<IpAddr>() else {
@@ -72,19 +69,13 @@ mod tests {
     #[test]
     fn chains_of_trusted_proxies_are_walked() {
         let forwarded = ["198.51.100.7, 10.0.0.3", "10.0.0.2"];
-        assert_eq!(
-            client_ip(ip("10.0.0.1"), &forwarded, &proxies()),
-            ip("198.51.100.7")
-        );
+        assert_eq!(client_ip(ip("10.0.0.1"), &forwarded, &proxies()), ip("198.51.100.7"));
     }
 
     #[test]
     fn missing_or_garbage_header_falls_back_to_the_last_trusted_hop() {
         assert_eq!(client_ip(ip("10.0.0.1"), &[], &proxies()), ip("10.0.0.1"));
-        assert_eq!(
-            client_ip(ip("10.0.0.1"), &["not-an-ip"], &proxies()),
-            ip("10.0.0.1")
-        );
+        assert_eq!(client_ip(ip("10.0.0.1"), &["not-an-ip"], &proxies()), ip("10.0.0.1"));
         assert_eq!(
             client_ip(ip("10.0.0.1"), &["unknown, 10.0.0.5"], &proxies()),
             ip("10.0.0.5")
@@ -94,9 +85,6 @@ mod tests {
     #[test]
     fn ipv6_works() {
         let proxies: Vec<IpNet> = vec!["::1/128".parse().unwrap()];
-        assert_eq!(
-            client_ip(ip("::1"), &["2001:db8::5"], &proxies),
-            ip("2001:db8::5")
-        );
+        assert_eq!(client_ip(ip("::1"), &["2001:db8::5"], &proxies), ip("2001:db8::5"));
     }
 }

@@ -64,11 +64,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "time limit for producing a response (streams may run longer)",
     ),
     ("DEZKY_LOG_FORMAT", "text", "log format: text or json"),
-    (
-        "RUST_LOG",
-        "info",
-        "log filter (tracing-subscriber EnvFilter syntax)",
-    ),
+    ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -159,10 +155,7 @@ fn parse_issuer(value: &str) -> Result<String, ConfigError> {
             .split_once("://")
             .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
     if !valid {
-        return Err(problem(
-            "AUTHENTIK_ISSUER",
-            format!("'{value}' is not an http(s) URL"),
-        ));
+        return Err(problem("AUTHENTIK_ISSUER", format!("'{value}' is not an http(s) URL")));
     }
     Ok(value.to_owned())
 }
@@ -182,19 +175,13 @@ fn parse_proxy(value: &str) -> Result<IpNet, ConfigError> {
 fn parse_positive(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
     match value.trim().parse::<u64>() {
         Ok(number) if number > 0 => Ok(number),
-        _ => Err(problem(
-            variable,
-            format!("'{value}' is not a positive whole number"),
-        )),
+        _ => Err(problem(variable, format!("'{value}' is not a positive whole number"))),
     }
 }
 
 impl Config {
     /// Builds the configuration from a variable lookup (the environment in production).
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-        flags: FlagOverrides,
-    ) -> Result<Config, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>, flags: FlagOverrides) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let listen = match (flags.listen, get("DEZKY_LISTEN")) {
             (Some(flag), _) => parse_listen("--listen", &flag)?,
@@ -232,9 +219,7 @@ impl Config {
                     .iter()
                     .map(|issuer| parse_issuer(issuer))
                     .collect::<Result<Vec<_>, _>>()?;
-                let audiences = comma_list(
-                    &get("AUTHENTIK_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCES.to_owned()),
-                );
+                let audiences = comma_list(&get("AUTHENTIK_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCES.to_owned()));
                 let operator_audience = get("OPERATOR_AUDIENCE")
                     .map(|value| value.trim().to_owned())
                     .unwrap_or_else(|| DEFAULT_OPERATOR_AUDIENCE.to_owned());
@@ -274,10 +259,7 @@ impl Config {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(problem(
-                    "DEZKY_LOG_FORMAT",
-                    format!("'{other}' is not text or json"),
-                ));
+                return Err(problem("DEZKY_LOG_FORMAT", format!("'{other}' is not text or json")));
             }
         };
         Ok(Config {
@@ -307,10 +289,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned(), FlagOverrides::default())
     }
 
@@ -327,14 +306,12 @@ mod tests {
 
     #[test]
     fn flags_win_over_environment() {
-        let map: HashMap<&str, &str> =
-            [("DEZKY_LISTEN", "127.0.0.1:1"), ("DEZKY_DATA_DIR", "/env")].into();
+        let map: HashMap<&str, &str> = [("DEZKY_LISTEN", "127.0.0.1:1"), ("DEZKY_DATA_DIR", "/env")].into();
         let flags = FlagOverrides {
             listen: Some("127.0.0.1:2".into()),
             data_dir: Some("/flag".into()),
         };
-        let config =
-            Config::from_lookup(|name| map.get(name).map(|v| v.to_string()), flags).unwrap();
+        let config = Config::from_lookup(|name| map.get(name).map(|v| v.to_string()), flags).unwrap();
         assert_eq!(config.listen.port(), 2);
         assert_eq!(config.database_url, "sqlite:///flag/dezky.db");
     }
@@ -389,7 +366,10 @@ mod tests {
     fn readme_documents_every_variable() {
         let readme = include_str!("../../../README.md");
         for (name, _, _) in VARIABLES {
-            assert!(readme.contains(&format!("| `{name}` |")), "README lacks a row for {name}");
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "README lacks a row for {name}"
+            );
         }
     }
 

@@ -9,14 +9,8 @@ use std::sync::Mutex;
 type Labels = Vec<(&'static str, String)>;
 
 const HELP: &[(&str, &str)] = &[
-    (
-        "dezky_http_requests_total",
-        "HTTP requests answered, by status code",
-    ),
-    (
-        "dezky_audit_events_appended_total",
-        "audit events appended, by source",
-    ),
+    ("dezky_http_requests_total", "HTTP requests answered, by status code"),
+    ("dezky_audit_events_appended_total", "audit events appended, by source"),
     (
         "dezky_audit_duplicates_skipped_total",
         "events skipped as duplicates of (source, externalId), by source",
@@ -40,10 +34,7 @@ impl Metrics {
     }
 
     pub fn count_request(&self, status: u16) {
-        self.add(
-            "dezky_http_requests_total",
-            vec![("status", status.to_string())],
-        );
+        self.add("dezky_http_requests_total", vec![("status", status.to_string())]);
     }
 
     pub fn count_append(&self, source: &str, duplicate: bool) {
@@ -56,10 +47,7 @@ impl Metrics {
     }
 
     pub fn count_auth_failure(&self, reason: &'static str) {
-        self.add(
-            "dezky_auth_failures_total",
-            vec![("reason", reason.to_owned())],
-        );
+        self.add("dezky_auth_failures_total", vec![("reason", reason.to_owned())]);
     }
 
     pub fn render(&self) -> String {
@@ -77,12 +65,7 @@ impl Metrics {
                 }
                 let labels: Vec<String> = labels
                     .iter()
-                    .map(|(key, value)| {
-                        format!(
-                            "{key}=\"{}\"",
-                            value.replace('\\', "\\\\").replace('"', "\\\"")
-                        )
-                    })
+                    .map(|(key, value)| format!("{key}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"")))
                     .collect();
                 text.push_str(&format!("{name}{{{}}} {value}\n", labels.join(",")));
             }

@@ -16,10 +16,7 @@ pub fn http_client() -> reqwest::Client {
 
 /// GETs a URL and decodes JSON, retrying connection failures and 5xx replies (up to three
 /// attempts, 200 ms apart). A 4xx reply or a body that is not the expected JSON fails at once.
-pub async fn get_json<T: serde::de::DeserializeOwned>(
-    client: &reqwest::Client,
-    url: &str,
-) -> Result<T, String> {
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Result<T, String> {
     let mut last_error = String::new();
     for attempt in 1..=ATTEMPTS {
         match client.get(url).send().await {

@@ -18,29 +18,18 @@ pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
 
 /// Opens the configured database and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = dezky_store::open(&config.database_url)
-        .await
-        .context("DATABASE_URL")?;
-    store
-        .migrate()
-        .await
-        .context("applying database migrations")?;
+    let store = dezky_store::open(&config.database_url).await.context("DATABASE_URL")?;
+    store.migrate().await.context("applying database migrations")?;
     Ok(store)
 }
 
 /// What a newcomer needs to call the API. With no OIDC configured and no operator token ever
 /// created, this creates a bootstrap operator token (audited) and returns it in the message,
 /// once. (Revoking it later does not bring it back: an operator token existed.)
-pub async fn bootstrap_message(
-    store: &dyn Store,
-    config: &Config,
-    clock: &dyn Clock,
-) -> anyhow::Result<String> {
+pub async fn bootstrap_message(store: &dyn Store, config: &Config, clock: &dyn Clock) -> anyhow::Result<String> {
     let tokens = store.list_api_tokens().await?;
     let base = format!("http://{}", config.listen);
-    let operator_token_existed = tokens
-        .iter()
-        .any(|token| token.scope == TokenScope::Operator);
+    let operator_token_existed = tokens.iter().any(|token| token.scope == TokenScope::Operator);
     if !operator_token_existed && config.oidc.is_none() {
         let (_token, secret) = crate::tokens::create_token(
             store,
@@ -73,12 +62,9 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = build_app(state, limits);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// `dezky serve`.
@@ -96,13 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     tracing::info!(%address, database = %config.database_url_for_display(), "dezky started");
     let state = AppState::new(store, clock, &config, JWKS_MIN_REFRESH);
-    serve_on(
-        listener,
-        state,
-        HttpLimits::from(&config),
-        shutdown_signal(),
-    )
-    .await?;
+    serve_on(listener, state, HttpLimits::from(&config), shutdown_signal()).await?;
     tracing::info!("dezky stopped");
     Ok(())
 }

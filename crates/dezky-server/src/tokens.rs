@@ -29,9 +29,7 @@ pub async fn create_token(
     match &scope {
         TokenScope::Tenant(slug) => audit.tenant_slug = Some(slug.clone()),
         TokenScope::Ingest(source) => {
-            audit
-                .metadata
-                .insert("source".into(), source.as_str().into());
+            audit.metadata.insert("source".into(), source.as_str().into());
         }
         TokenScope::Operator => {}
     }

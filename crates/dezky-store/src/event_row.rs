@@ -5,16 +5,13 @@
 
 use crate::error::StoreError;
 use crate::records::{ApiToken, User};
-use dezky_core::{
-    Action, ActorType, AuditEvent, NewAuditEvent, Outcome, Slug, Source, Timestamp, TokenScope,
-};
+use dezky_core::{Action, ActorType, AuditEvent, NewAuditEvent, Outcome, Slug, Source, Timestamp, TokenScope};
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, \
     actor_email, actor_ip, action, outcome, resource_type, resource_id, resource_name, \
     tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash";
 
-pub(crate) const TOKEN_COLUMNS: &str =
-    "id, name, scope, tenant_slug, source, created_at_ms, created_by, revoked_at_ms";
+pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, tenant_slug, source, created_at_ms, created_by, revoked_at_ms";
 
 pub(crate) const USER_COLUMNS: &str = "id, issuer, subject, email, name, groups_json, \
     platform_admin, created_at_ms, last_seen_at_ms";
@@ -48,9 +45,7 @@ fn corrupt(seq: i64, what: impl std::fmt::Display) -> StoreError {
 
 fn optional_slug(seq: i64, value: Option<String>) -> Result<Option<Slug>, StoreError> {
     value
-        .map(|text| {
-            Slug::parse(&text).map_err(|error| corrupt(seq, format!("slug '{text}' {error}")))
-        })
+        .map(|text| Slug::parse(&text).map_err(|error| corrupt(seq, format!("slug '{text}' {error}"))))
         .transpose()
 }
 
@@ -74,8 +69,7 @@ impl TryFrom<EventRow> for AuditEvent {
             actor_ip: row.actor_ip,
             action: Action::parse(&row.action)
                 .map_err(|error| corrupt(seq, format!("action '{}' {error}", row.action)))?,
-            outcome: Outcome::parse(&row.outcome)
-                .ok_or_else(|| corrupt(seq, format!("outcome '{}'", row.outcome)))?,
+            outcome: Outcome::parse(&row.outcome).ok_or_else(|| corrupt(seq, format!("outcome '{}'", row.outcome)))?,
             resource_type: row.resource_type,
             resource_id: row.resource_id,
             resource_name: row.resource_name,
@@ -140,12 +134,8 @@ impl TryFrom<TokenRow> for ApiToken {
         let bad = |what: &str| StoreError::Corrupt(format!("api token {}: {what}", row.id));
         let scope = match (row.scope.as_str(), &row.tenant_slug, &row.source) {
             ("operator", _, _) => TokenScope::Operator,
-            ("tenant", Some(slug), _) => {
-                TokenScope::Tenant(Slug::parse(slug).map_err(|_| bad("bad tenant slug"))?)
-            }
-            ("ingest", _, Some(source)) => {
-                TokenScope::Ingest(Source::parse(source).map_err(|_| bad("bad source"))?)
-            }
+            ("tenant", Some(slug), _) => TokenScope::Tenant(Slug::parse(slug).map_err(|_| bad("bad tenant slug"))?),
+            ("ingest", _, Some(source)) => TokenScope::Ingest(Source::parse(source).map_err(|_| bad("bad source"))?),
             _ => return Err(bad("scope without its tenant or source")),
         };
         Ok(ApiToken {
@@ -185,9 +175,8 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(row: UserRow) -> Result<User, StoreError> {
-        let groups = serde_json::from_str(&row.groups_json).map_err(|_| {
-            StoreError::Corrupt(format!("user {}: groups are not a JSON list", row.id))
-        })?;
+        let groups = serde_json::from_str(&row.groups_json)
+            .map_err(|_| StoreError::Corrupt(format!("user {}: groups are not a JSON list", row.id)))?;
         Ok(User {
             id: row.id,
             issuer: row.issuer,

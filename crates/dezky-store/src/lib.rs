@@ -48,11 +48,7 @@ pub trait Store: Send + Sync {
     /// already in the log (or earlier in the same batch) is skipped and reported as a duplicate:
     /// it consumes no `seq`, so `seq` stays gapless. `recordedAt` is `now`, raised if needed so
     /// that it never decreases along `seq`.
-    async fn append_events(
-        &self,
-        events: Vec<NewAuditEvent>,
-        now: Timestamp,
-    ) -> Result<AppendReceipt, StoreError>;
+    async fn append_events(&self, events: Vec<NewAuditEvent>, now: Timestamp) -> Result<AppendReceipt, StoreError>;
 
     /// Events matching the query, newest (highest `seq`) first, at most `query.limit`.
     async fn query_events(&self, query: &AuditQuery) -> Result<EventPage, StoreError>;
@@ -79,8 +75,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<ApiToken>, StoreError>;
 
     /// The active (not revoked) token with this hash.
-    async fn find_active_api_token(&self, hash: &TokenHash)
-    -> Result<Option<ApiToken>, StoreError>;
+    async fn find_active_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError>;
 
     async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
@@ -145,9 +140,6 @@ mod tests {
             "postgres://dezky:***@db:5432/dezky"
         );
         assert_eq!(redact_url("postgres://db/dezky"), "postgres://db/dezky");
-        assert_eq!(
-            redact_url("sqlite://data/dezky.db"),
-            "sqlite://data/dezky.db"
-        );
+        assert_eq!(redact_url("sqlite://data/dezky.db"), "sqlite://data/dezky.db");
     }
 }

@@ -59,9 +59,4 @@ impl PostgresStore {
     }
 }
 
-implement_store!(
-    PostgresStore,
-    Postgres,
-    filter_sql::Dialect::Postgres,
-    " FOR UPDATE"
-);
+implement_store!(PostgresStore, Postgres, filter_sql::Dialect::Postgres, " FOR UPDATE");

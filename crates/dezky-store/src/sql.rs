@@ -6,12 +6,9 @@
 //! backend type, so both backends run exactly the same statements in the same order.
 
 pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE id = 1";
-pub(crate) const SELECT_HEAD: &str =
-    "SELECT next_seq, last_recorded_at_ms FROM chain_head WHERE id = 1";
-pub(crate) const UPDATE_HEAD: &str =
-    "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2 WHERE id = 1";
-pub(crate) const FIND_EXTERNAL_ID: &str =
-    "SELECT seq FROM audit_events WHERE source = $1 AND external_id = $2";
+pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms FROM chain_head WHERE id = 1";
+pub(crate) const UPDATE_HEAD: &str = "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2 WHERE id = 1";
+pub(crate) const FIND_EXTERNAL_ID: &str = "SELECT seq FROM audit_events WHERE source = $1 AND external_id = $2";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, \
     actor_type, actor_id, actor_email, actor_ip, action, outcome, resource_type, resource_id, \
     resource_name, tenant_slug, partner_slug, source, external_id, metadata) \
@@ -30,18 +27,16 @@ pub(crate) const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 
 macro_rules! implement_store {
     ($store:ty, $database:ty, $dialect:expr, $head_lock_suffix:expr) => {
-        use $crate::error::StoreError;
-        use $crate::event_row::{
-            event_values, groups_json, scope_columns, to_i64, EventRow, TokenRow, UserRow,
-            EVENT_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
-        };
-        use $crate::records::{
-            AppendOutcome, AppendReceipt, ApiToken, NewApiToken, User, UserSighting,
-        };
-        use $crate::sql;
-        use $crate::{filter_sql, EventPage};
         use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
         use std::collections::HashSet;
+        use $crate::error::StoreError;
+        use $crate::event_row::{
+            EVENT_COLUMNS, EventRow, TOKEN_COLUMNS, TokenRow, USER_COLUMNS, UserRow, event_values, groups_json,
+            scope_columns, to_i64,
+        };
+        use $crate::records::{ApiToken, AppendOutcome, AppendReceipt, NewApiToken, User, UserSighting};
+        use $crate::sql;
+        use $crate::{EventPage, filter_sql};
 
         /// Appends inside an open write transaction; the chain head row is read (and on
         /// PostgreSQL locked) first, so concurrent appenders take turns.
@@ -51,8 +46,7 @@ macro_rules! implement_store {
             now: Timestamp,
         ) -> Result<AppendReceipt, StoreError> {
             let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
-            let (next_seq, last_recorded): (i64, i64) =
-                sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
+            let (next_seq, last_recorded): (i64, i64) = sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
             let recorded_at = now.as_millis().max(last_recorded);
             let mut seq = next_seq;
             let mut seen_in_batch = HashSet::new();
@@ -170,7 +164,9 @@ macro_rules! implement_store {
             }
 
             async fn next_seq(&self) -> Result<u64, StoreError> {
-                let next: i64 = sqlx::query_scalar(sql::SELECT_NEXT_SEQ).fetch_one(self.pool()).await?;
+                let next: i64 = sqlx::query_scalar(sql::SELECT_NEXT_SEQ)
+                    .fetch_one(self.pool())
+                    .await?;
                 Ok(next as u64)
             }
 
@@ -229,10 +225,7 @@ macro_rules! implement_store {
                 ApiToken::try_from(row).map(Some)
             }
 
-            async fn find_active_api_token(
-                &self,
-                hash: &TokenHash,
-            ) -> Result<Option<ApiToken>, StoreError> {
+            async fn find_active_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
                 let select = format!(
                     "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 \
                      AND revoked_at_ms IS NULL"
@@ -266,9 +259,8 @@ macro_rules! implement_store {
                 let known = find_user_in(&mut connection, &sighting.issuer, &sighting.subject).await?;
                 drop(connection);
                 if let Some(user) = &known {
-                    let unchanged = user.email == sighting.email
-                        && user.name == sighting.name
-                        && user.groups == sighting.groups;
+                    let unchanged =
+                        user.email == sighting.email && user.name == sighting.name && user.groups == sighting.groups;
                     let recent = now.as_millis() - user.last_seen_at.as_millis() < sql::LAST_SEEN_RESOLUTION_MS;
                     if unchanged && recent {
                         return Ok(user.clone());
@@ -310,9 +302,8 @@ macro_rules! implement_store {
             }
 
             async fn find_users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
-                let select = format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1) ORDER BY created_at_ms"
-                );
+                let select =
+                    format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1) ORDER BY created_at_ms");
                 sqlx::query_as::<_, UserRow>(&select)
                     .bind(email)
                     .fetch_all(self.pool())
@@ -330,9 +321,7 @@ macro_rules! implement_store {
                 now: Timestamp,
             ) -> Result<Option<User>, StoreError> {
                 let mut write = self.begin_write().await?;
-                let update = format!(
-                    "UPDATE users SET platform_admin = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"
-                );
+                let update = format!("UPDATE users SET platform_admin = $1 WHERE id = $2 RETURNING {USER_COLUMNS}");
                 let Some(row) = sqlx::query_as::<_, UserRow>(&update)
                     .bind(platform_admin)
                     .bind(user_id)

@@ -5,9 +5,7 @@
 
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use std::path::Path;
 use std::str::FromStr;
@@ -36,14 +34,9 @@ impl SqliteStore {
         } else {
             SqliteConnectOptions::new().filename(url)
         };
-        if let Some(folder) = options
-            .get_filename()
-            .parent()
-            .filter(|path| path != &Path::new(""))
-        {
-            std::fs::create_dir_all(folder).map_err(|error| {
-                unavailable(format!("cannot create {}: {error}", folder.display()))
-            })?;
+        if let Some(folder) = options.get_filename().parent().filter(|path| path != &Path::new("")) {
+            std::fs::create_dir_all(folder)
+                .map_err(|error| unavailable(format!("cannot create {}: {error}", folder.display())))?;
         }
         let options = options
             .create_if_missing(true)

@@ -35,9 +35,7 @@ fn admin_url() -> String {
 
 fn random_suffix() -> String {
     let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-        .collect()
+    (0..12).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
 }
 
 /// A fresh temporary folder (removed by the caller or with the database guard).
@@ -63,17 +61,12 @@ impl TestDatabase {
                 let name = format!("dz_{}", random_suffix());
                 let mut admin = sqlx::PgConnection::connect(&admin_url)
                     .await
-                    .unwrap_or_else(|error| {
-                        panic!("PostgreSQL for tests is not reachable at {admin_url}: {error}")
-                    });
+                    .unwrap_or_else(|error| panic!("PostgreSQL for tests is not reachable at {admin_url}: {error}"));
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut admin)
                     .await
                     .expect("create test database");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(base, _)| base)
-                    .unwrap_or(&admin_url);
+                let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
                 TestDatabase {
                     url: format!("{base}/{name}"),
                     backend,
@@ -95,9 +88,7 @@ impl Drop for TestDatabase {
                 // can block on the DROP without stalling that runtime.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
                     if let Ok(runtime) = runtime {
                         runtime.block_on(async {
                             if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {

@@ -30,12 +30,7 @@ pub async fn token_create(config: &Config, request: TokenCreate) -> anyhow::Resu
         SystemClock.now(),
     )
     .await?;
-    eprintln!(
-        "created {} token {} ({})",
-        token.scope.kind(),
-        token.id,
-        token.name
-    );
+    eprintln!("created {} token {} ({})", token.scope.kind(), token.id, token.name);
     println!("{}", secret.expose());
     Ok(())
 }
@@ -66,14 +61,7 @@ pub async fn token_list(config: &Config) -> anyhow::Result<()> {
 
 pub async fn token_revoke(config: &Config, id: &str) -> anyhow::Result<()> {
     let store = open_store(config).await?;
-    match dezky_server::tokens::revoke_token(
-        store.as_ref(),
-        &Actor::command_line(),
-        id,
-        SystemClock.now(),
-    )
-    .await?
-    {
+    match dezky_server::tokens::revoke_token(store.as_ref(), &Actor::command_line(), id, SystemClock.now()).await? {
         Some(token) => {
             eprintln!("revoked token {}", token.id);
             Ok(())
@@ -90,9 +78,7 @@ pub async fn platform_admin(config: &Config, command: AdminCommand) -> anyhow::R
     let store = open_store(config).await?;
     let users = store.find_users_by_email(email).await?;
     let user = match users.as_slice() {
-        [] => bail!(
-            "no user with e-mail '{email}' has signed in yet; sign in once through OIDC, then retry"
-        ),
+        [] => bail!("no user with e-mail '{email}' has signed in yet; sign in once through OIDC, then retry"),
         [user] => user,
         _ => bail!("several users share the e-mail '{email}'; resolve that in Authentik first"),
     };
@@ -106,9 +92,7 @@ pub async fn platform_admin(config: &Config, command: AdminCommand) -> anyhow::R
     audit.resource_type = Some("user".to_owned());
     audit.resource_id = Some(user.id.clone());
     audit.resource_name = user.email.clone();
-    store
-        .set_platform_admin(&user.id, grant, audit, now)
-        .await?;
+    store.set_platform_admin(&user.id, grant, audit, now).await?;
     eprintln!(
         "{} platform admin: {email} ({})",
         if grant { "granted" } else { "revoked" },
@@ -129,11 +113,7 @@ pub async fn config_check(config: &Config) -> anyhow::Result<()> {
         }
         None => println!("oidc              off (AUTHENTIK_ISSUER unset): API tokens only"),
     }
-    let proxies: Vec<String> = config
-        .trusted_proxies
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
     println!(
         "trusted proxies   {}",
         if proxies.is_empty() {
@@ -144,9 +124,7 @@ pub async fn config_check(config: &Config) -> anyhow::Result<()> {
     );
     println!("max body bytes    {}", config.max_body_bytes);
     println!("request timeout   {}s", config.request_timeout.as_secs());
-    let store = dezky_store::open(&config.database_url)
-        .await
-        .context("DATABASE_URL")?;
+    let store = dezky_store::open(&config.database_url).await.context("DATABASE_URL")?;
     let events = store
         .next_seq()
         .await

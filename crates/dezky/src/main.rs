@@ -44,10 +44,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { .. } => dezky_server::serve::run(config).await,
         Command::Migrate => {
             dezky_server::serve::open_store(&config).await?;
-            eprintln!(
-                "migrations applied to {}",
-                config.database_url_for_display()
-            );
+            eprintln!("migrations applied to {}", config.database_url_for_display());
             Ok(())
         }
         Command::Config {

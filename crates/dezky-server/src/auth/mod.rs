@@ -60,9 +60,7 @@ impl Caller {
         let allowed = self.is_operator()
             || match &self.principal {
                 Principal::ApiToken(token) => token.scope == TokenScope::Tenant(slug.clone()),
-                Principal::User { user, .. } => {
-                    user.groups.iter().any(|group| group == slug.as_str())
-                }
+                Principal::User { user, .. } => user.groups.iter().any(|group| group == slug.as_str()),
             };
         if allowed {
             Ok(())
@@ -78,9 +76,7 @@ impl Caller {
                 scope: TokenScope::Ingest(source),
                 ..
             }) => Ok(source),
-            _ => Err(ApiError::forbidden(
-                "this endpoint requires an ingest token",
-            )),
+            _ => Err(ApiError::forbidden("this endpoint requires an ingest token")),
         }
     }
 
@@ -151,18 +147,11 @@ impl FromRequestParts<AppState> for Caller {
             state.metrics.count_auth_failure("not_an_api_token");
             return Err(ApiError::unauthorized());
         };
-        Ok(Caller {
-            principal,
-            client_ip,
-        })
+        Ok(Caller { principal, client_ip })
     }
 }
 
-async fn see_user(
-    state: &AppState,
-    claims: oidc::VerifiedClaims,
-    client_ip: Option<IpAddr>,
-) -> Result<User, ApiError> {
+async fn see_user(state: &AppState, claims: oidc::VerifiedClaims, client_ip: Option<IpAddr>) -> Result<User, ApiError> {
     let new_user_id = ids::user_id();
     let now = state.clock.now();
     let email = claims.email.clone();
@@ -180,8 +169,7 @@ async fn see_user(
         email,
         ip: client_ip,
     };
-    let mut audit: NewAuditEvent =
-        actor.event(now, Action::parse("user.created").expect("valid verb"));
+    let mut audit: NewAuditEvent = actor.event(now, Action::parse("user.created").expect("valid verb"));
     audit.resource_type = Some("user".to_owned());
     audit.resource_id = Some(new_user_id);
     audit.resource_name = sighting.name.clone();

@@ -95,9 +95,7 @@ struct Discovery {
 fn accepted_algorithm(jwk: &Jwk) -> Option<Algorithm> {
     match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
-        AlgorithmParameters::EllipticCurve(parameters)
-            if parameters.curve == EllipticCurve::P256 =>
-        {
+        AlgorithmParameters::EllipticCurve(parameters) if parameters.curve == EllipticCurve::P256 => {
             Some(Algorithm::ES256)
         }
         _ => None,
@@ -143,11 +141,7 @@ impl OidcVerifier {
         validation.leeway = 30;
 
         let mut cache = issuer.cache.lock().await;
-        if self
-            .find_key(&cache, header.kid.as_deref(), header.alg)
-            .is_none()
-            && self.may_refresh(&cache)
-        {
+        if self.find_key(&cache, header.kid.as_deref(), header.alg).is_none() && self.may_refresh(&cache) {
             self.refresh(issuer, &mut cache).await?;
         }
         let key = self
@@ -168,12 +162,7 @@ impl OidcVerifier {
     }
 
     /// The key a token names; a token without `kid` may use the issuer's only key of its algorithm.
-    fn find_key<'a>(
-        &self,
-        cache: &'a KeyCache,
-        kid: Option<&str>,
-        algorithm: Algorithm,
-    ) -> Option<&'a CachedKey> {
+    fn find_key<'a>(&self, cache: &'a KeyCache, kid: Option<&str>, algorithm: Algorithm) -> Option<&'a CachedKey> {
         match kid {
             Some(kid) => cache.keys.get(kid).filter(|key| key.algorithm == algorithm),
             None => {
@@ -192,10 +181,7 @@ impl OidcVerifier {
             issuer: issuer.url.clone(),
             reason,
         };
-        let discovery_url = format!(
-            "{}/.well-known/openid-configuration",
-            trim_slash(&issuer.url)
-        );
+        let discovery_url = format!("{}/.well-known/openid-configuration", trim_slash(&issuer.url));
         let discovery: Discovery = outbound::get_json(&self.http, &discovery_url)
             .await
             .map_err(unavailable)?;
@@ -210,11 +196,7 @@ impl OidcVerifier {
             let Ok(key) = DecodingKey::from_jwk(jwk) else {
                 continue;
             };
-            let kid = jwk
-                .common
-                .key_id
-                .clone()
-                .unwrap_or_else(|| format!("#{index}"));
+            let kid = jwk.common.key_id.clone().unwrap_or_else(|| format!("#{index}"));
             keys.insert(kid, CachedKey { algorithm, key });
         }
         if keys.is_empty() {
@@ -233,9 +215,7 @@ impl OidcVerifier {
 /// The `iss` claim read without verification, only to choose which issuer's keys to verify with.
 fn unverified_issuer(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     value.get("iss")?.as_str().map(str::to_owned)
 }
@@ -246,20 +226,17 @@ mod tests {
 
     #[test]
     fn audience_may_be_a_string_or_a_list() {
-        let one: VerifiedClaims =
-            serde_json::from_str(r#"{"iss":"i","sub":"s","aud":"a"}"#).unwrap();
+        let one: VerifiedClaims = serde_json::from_str(r#"{"iss":"i","sub":"s","aud":"a"}"#).unwrap();
         assert_eq!(one.aud, vec!["a"]);
         let many: VerifiedClaims =
-            serde_json::from_str(r#"{"iss":"i","sub":"s","aud":["a","b"],"groups":["g"]}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"iss":"i","sub":"s","aud":["a","b"],"groups":["g"]}"#).unwrap();
         assert_eq!(many.aud, vec!["a", "b"]);
         assert_eq!(many.groups, vec!["g"]);
     }
 
     #[test]
     fn issuer_is_read_from_the_payload() {
-        let payload =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"https://x/"}"#);
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"https://x/"}"#);
         assert_eq!(
             unverified_issuer(&format!("h.{payload}.s")).as_deref(),
             Some("https://x/")

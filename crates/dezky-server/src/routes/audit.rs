@@ -45,9 +45,7 @@ pub fn tenant_query(slug: &Slug, mut query: AuditQuery) -> Result<AuditQuery, Ap
 }
 
 pub fn parse_slug(text: &str) -> Result<Slug, ApiError> {
-    Slug::parse(text).map_err(|error| {
-        ApiError::bad_request("invalid_path", format!("tenant slug '{text}' {error}"))
-    })
+    Slug::parse(text).map_err(|error| ApiError::bad_request("invalid_path", format!("tenant slug '{text}' {error}")))
 }
 
 /// All events, newest first (operators).

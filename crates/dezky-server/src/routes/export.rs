@@ -39,11 +39,7 @@ fn encode_page(events: &[dezky_core::AuditEvent], format: ExportFormat) -> Bytes
     Bytes::from(buffer)
 }
 
-async fn export(
-    state: AppState,
-    mut query: AuditQuery,
-    format: ExportFormat,
-) -> Result<Response, ApiError> {
+async fn export(state: AppState, mut query: AuditQuery, format: ExportFormat) -> Result<Response, ApiError> {
     let head = state.store.next_seq().await?;
     let start = query.before.map_or(head, |cursor| cursor.0.min(head));
     query.before = Some(Cursor(start));

@@ -102,8 +102,7 @@ fn validate(raw: IngestEvent, source: &Source, now: Timestamp) -> Result<NewAudi
             format!("must be 1 to {} bytes", limits::EXTERNAL_ID),
         ));
     }
-    let action = Action::parse(&raw.action)
-        .map_err(|error| invalid("action", format!("'{}' {error}", raw.action)))?;
+    let action = Action::parse(&raw.action).map_err(|error| invalid("action", format!("'{}' {error}", raw.action)))?;
     if !action.as_str().starts_with(&format!("{source}.")) {
         return Err(invalid(
             "action",
@@ -120,30 +119,20 @@ fn validate(raw: IngestEvent, source: &Source, now: Timestamp) -> Result<NewAudi
     }
     let at = match raw.at.as_deref().filter(|text| !text.is_empty()) {
         None => now,
-        Some(text) => {
-            Timestamp::parse_rfc3339(text).map_err(|error| invalid("at", error.to_string()))?
-        }
+        Some(text) => Timestamp::parse_rfc3339(text).map_err(|error| invalid("at", error.to_string()))?,
     };
     if at > now.saturating_add_millis(MAX_FUTURE_SKEW_MS) {
         return Err(invalid("at", "lies more than 5 minutes in the future"));
     }
     let outcome = match raw.outcome.as_deref() {
         None => Outcome::Success,
-        Some(text) => Outcome::parse(text).ok_or_else(|| {
-            invalid(
-                "outcome",
-                format!("'{text}' is not success, failure or denied"),
-            )
-        })?,
+        Some(text) => Outcome::parse(text)
+            .ok_or_else(|| invalid("outcome", format!("'{text}' is not success, failure or denied")))?,
     };
     let actor_type = match raw.actor_type.as_deref() {
         None => ActorType::Service,
-        Some(text) => ActorType::parse(text).ok_or_else(|| {
-            invalid(
-                "actorType",
-                format!("'{text}' is not user, service or system"),
-            )
-        })?,
+        Some(text) => ActorType::parse(text)
+            .ok_or_else(|| invalid("actorType", format!("'{text}' is not user, service or system")))?,
     };
     let actor_ip = short_text("actorIp", raw.actor_ip)?;
     if let Some(ip) = &actor_ip
@@ -178,27 +167,19 @@ fn validate(raw: IngestEvent, source: &Source, now: Timestamp) -> Result<NewAudi
 }
 
 /// Validates every event of a batch; the first invalid one is reported with its index.
-pub fn validate_batch(
-    values: Vec<Value>,
-    source: &Source,
-    now: Timestamp,
-) -> Result<Vec<NewAuditEvent>, ApiError> {
+pub fn validate_batch(values: Vec<Value>, source: &Source, now: Timestamp) -> Result<Vec<NewAuditEvent>, ApiError> {
     if values.len() > MAX_BATCH {
         return Err(ApiError::bad_request(
             "invalid_event",
-            format!(
-                "a batch holds at most {MAX_BATCH} events, got {}",
-                values.len()
-            ),
+            format!("a batch holds at most {MAX_BATCH} events, got {}", values.len()),
         ));
     }
     values
         .into_iter()
         .enumerate()
         .map(|(index, value)| {
-            let raw: IngestEvent = serde_json::from_value(value).map_err(|error| {
-                ApiError::bad_request("invalid_event", format!("events[{index}]: {error}"))
-            })?;
+            let raw: IngestEvent = serde_json::from_value(value)
+                .map_err(|error| ApiError::bad_request("invalid_event", format!("events[{index}]: {error}")))?;
             validate(raw, source, now).map_err(|problem| {
                 ApiError::bad_request(
                     "invalid_event",

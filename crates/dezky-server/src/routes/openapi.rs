@@ -105,9 +105,7 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A dezky API token (dzk_…) or an OIDC token from Authentik",
-                    ))
+                    .description(Some("A dezky API token (dzk_…) or an OIDC token from Authentik"))
                     .build(),
             ),
         );

@@ -66,23 +66,16 @@ impl From<&ApiToken> for TokenView {
 }
 
 /// Parses a requested scope; shared with the command line so both accept the same things.
-pub fn parse_scope(
-    scope: &str,
-    tenant_slug: Option<&str>,
-    source: Option<&str>,
-) -> Result<TokenScope, String> {
+pub fn parse_scope(scope: &str, tenant_slug: Option<&str>, source: Option<&str>) -> Result<TokenScope, String> {
     match (scope, tenant_slug, source) {
         ("operator", None, None) => Ok(TokenScope::Operator),
         ("tenant", Some(slug), None) => Slug::parse(slug)
             .map(TokenScope::Tenant)
             .map_err(|error| format!("tenant slug '{slug}' {error}")),
         ("ingest", None, Some(source)) => {
-            let source =
-                Source::parse(source).map_err(|error| format!("source '{source}' {error}"))?;
+            let source = Source::parse(source).map_err(|error| format!("source '{source}' {error}"))?;
             if source.is_reserved() {
-                return Err(format!(
-                    "source '{source}' is reserved for dezky's own ingesters"
-                ));
+                return Err(format!("source '{source}' is reserved for dezky's own ingesters"));
             }
             Ok(TokenScope::Ingest(source))
         }
@@ -142,10 +135,7 @@ pub async fn create_token(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, description = "Every token, without secrets", body = TokenList)),
     security(("bearer" = [])))]
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<TokenList>, ApiError> {
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenList>, ApiError> {
     caller.require_operator()?;
     let tokens = state.store.list_api_tokens().await?;
     Ok(Json(TokenList {
@@ -166,15 +156,10 @@ pub async fn revoke_token(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TokenView>, ApiError> {
     caller.require_operator()?;
-    crate::tokens::revoke_token(
-        state.store.as_ref(),
-        &caller.actor(),
-        &id,
-        state.clock.now(),
-    )
-    .await?
-    .map(|token| Json(TokenView::from(&token)))
-    .ok_or_else(|| ApiError::not_found(format!("no active token has id '{id}'")))
+    crate::tokens::revoke_token(state.store.as_ref(), &caller.actor(), &id, state.clock.now())
+        .await?
+        .map(|token| Json(TokenView::from(&token)))
+        .ok_or_else(|| ApiError::not_found(format!("no active token has id '{id}'")))
 }
 
 #[cfg(test)]
@@ -196,10 +181,7 @@ mod tests {
             ("ingest", Some("acme"), Some("portal")),
             ("admin", None, None),
         ] {
-            assert!(
-                parse_scope(scope, slug, source).is_err(),
-                "{scope} {slug:?} {source:?}"
-            );
+            assert!(parse_scope(scope, slug, source).is_err(), "{scope} {slug:?} {source:?}");
         }
     }
 }

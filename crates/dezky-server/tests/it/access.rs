@@ -7,7 +7,8 @@ use serde_json::json;
 
 async fn publish(app: &TestApp, tenant: &str, external_id: &str) {
     let token = app.ingest_token("portal").await;
-    let body = json!({ "events": [{ "externalId": external_id, "action": "portal.page_viewed", "tenantSlug": tenant }] });
+    let body =
+        json!({ "events": [{ "externalId": external_id, "action": "portal.page_viewed", "tenantSlug": tenant }] });
     let (status, _) = app.post("/api/v1/ingest/events", &token, &body).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -40,9 +41,7 @@ async fn tenant_tokens_see_only_their_tenant(db: TestDatabase) {
     publish(&app, "globex", "g-1").await;
     let acme = app.tenant_token("acme").await;
 
-    let (status, body) = app
-        .get("/api/v1/tenants/acme/audit?source=portal", &acme)
-        .await;
+    let (status, body) = app.get("/api/v1/tenants/acme/audit?source=portal", &acme).await;
     assert_eq!(status, StatusCode::OK);
     let events = body["events"].as_array().unwrap();
     assert_eq!(events.len(), 1);
@@ -83,23 +82,13 @@ async fn tenant_tokens_see_only_their_tenant(db: TestDatabase) {
 async fn ingest_tokens_only_publish(db: TestDatabase) {
     let app = spawn(db).await;
     let ingest = app.ingest_token("portal").await;
-    for path in [
-        "/api/v1/audit",
-        "/api/v1/tenants/acme/audit",
-        "/api/v1/tokens",
-    ] {
+    for path in ["/api/v1/audit", "/api/v1/tenants/acme/audit", "/api/v1/tokens"] {
         let (status, _) = app.get(path, &ingest).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
     }
     let body = json!({ "events": [{ "externalId": "x", "action": "portal.opened" }] });
-    let (status, body) = app
-        .post("/api/v1/ingest/events", &app.operator_token, &body)
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "operators do not publish as a source"
-    );
+    let (status, body) = app.post("/api/v1/ingest/events", &app.operator_token, &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "operators do not publish as a source");
     assert_eq!(error_code(&body), "forbidden");
 }
 
@@ -154,9 +143,7 @@ async fn operators_manage_tokens_and_every_change_is_audited(db: TestDatabase) {
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 
     assert_eq!(app.event_count().await, before + 2);
-    let (_, page) = app
-        .get("/api/v1/audit?action=api_token.", &app.operator_token)
-        .await;
+    let (_, page) = app.get("/api/v1/audit?action=api_token.", &app.operator_token).await;
     let events = page["events"].as_array().unwrap();
     assert_eq!(events[0]["action"], "api_token.revoked");
     assert_eq!(events[1]["action"], "api_token.created");
@@ -177,11 +164,7 @@ async fn operators_manage_tokens_and_every_change_is_audited(db: TestDatabase) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         error_code(&body);
     }
-    assert_eq!(
-        app.event_count().await,
-        before + 2,
-        "rejected requests write nothing"
-    );
+    assert_eq!(app.event_count().await, before + 2, "rejected requests write nothing");
 }
 
 on_both_backends!(

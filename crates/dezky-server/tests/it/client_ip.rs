@@ -17,10 +17,7 @@ async fn recorded_ip(app: &crate::support::app::TestApp, forwarded_for: &str) ->
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let (_, page) = app
-        .get(
-            "/api/v1/audit?action=api_token.created&limit=1",
-            &app.operator_token,
-        )
+        .get("/api/v1/audit?action=api_token.created&limit=1", &app.operator_token)
         .await;
     page["events"][0]["actorIp"].as_str().unwrap().to_owned()
 }
@@ -34,10 +31,7 @@ async fn trusted_proxies_forward_the_client_and_spoofing_fails(db: TestDatabase)
     let app = spawn_with(db, &[("DEZKY_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
     assert_eq!(recorded_ip(&app, "198.51.100.7").await, "198.51.100.7");
     // The client claimed 1.2.3.4; the proxy appended the address it really saw.
-    assert_eq!(
-        recorded_ip(&app, "1.2.3.4, 198.51.100.8").await,
-        "198.51.100.8"
-    );
+    assert_eq!(recorded_ip(&app, "1.2.3.4, 198.51.100.8").await, "198.51.100.8");
 }
 
 on_both_backends!(

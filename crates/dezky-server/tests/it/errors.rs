@@ -47,21 +47,13 @@ async fn health_metrics_and_openapi_are_served(db: TestDatabase) {
         "/api/v1/tokens",
         "/api/v1/tenants/{slug}/audit",
     ] {
-        assert!(
-            document["paths"].get(path).is_some(),
-            "{path} missing from OpenAPI"
-        );
+        assert!(document["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
 }
 
 async fn unknown_routes_and_methods_are_json_errors(db: TestDatabase) {
     let app = spawn(db).await;
-    let response = app
-        .http
-        .get(app.url("/api/v1/nothing-here"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.http.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(&response.json().await.unwrap()), "not_found");
     let response = app
@@ -73,10 +65,7 @@ async fn unknown_routes_and_methods_are_json_errors(db: TestDatabase) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(
-        error_code(&response.json().await.unwrap()),
-        "method_not_allowed"
-    );
+    assert_eq!(error_code(&response.json().await.unwrap()), "method_not_allowed");
 }
 
 on_both_backends!(

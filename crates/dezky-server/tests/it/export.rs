@@ -42,10 +42,7 @@ async fn csv_and_jsonl_hold_exactly_the_filtered_events(db: TestDatabase) {
             .starts_with("attachment")
     );
     let text = response.text().await.unwrap();
-    let parsed: Vec<Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let parsed: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(parsed.len(), 1_250);
     assert!(parsed.iter().all(|event| event["action"] == "portal.even"));
     assert!(
@@ -61,23 +58,13 @@ async fn csv_and_jsonl_hold_exactly_the_filtered_events(db: TestDatabase) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/csv; charset=utf-8"
-    );
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
     let text = response.text().await.unwrap();
     assert!(text.starts_with("seq,at,recordedAt,actorType,"));
     // Every record ends with CRLF; embedded newlines are bare LF inside quotes.
-    assert_eq!(
-        text.matches("\r\n").count(),
-        2_501,
-        "header + one line per event"
-    );
+    assert_eq!(text.matches("\r\n").count(), 2_501, "header + one line per event");
     assert!(text.contains("\"name, with \"\"quotes\"\"\nand a newline 2499\""));
-    assert!(
-        text.contains("\"{\"\"i\"\":0}\""),
-        "metadata is a JSON column"
-    );
+    assert!(text.contains("\"{\"\"i\"\":0}\""), "metadata is a JSON column");
 }
 
 on_both_backends!(csv_and_jsonl_hold_exactly_the_filtered_events);

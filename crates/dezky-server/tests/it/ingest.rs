@@ -40,9 +40,7 @@ async fn a_batch_is_stored_and_redelivery_is_harmless(db: TestDatabase) {
         json!({ "received": 2, "duplicates": 0, "firstSeq": start, "lastSeq": start + 1 })
     );
 
-    let (_, event) = app
-        .get(&format!("/api/v1/audit/{start}"), &app.operator_token)
-        .await;
+    let (_, event) = app.get(&format!("/api/v1/audit/{start}"), &app.operator_token).await;
     assert_eq!(event["at"], "2026-03-14T08:26:53.123Z");
     assert_eq!(event["source"], "portal");
     assert_eq!(event["outcome"], "failure");
@@ -106,10 +104,7 @@ async fn one_invalid_event_rejects_the_whole_batch(db: TestDatabase) {
             json!({ "externalId": "", "action": "portal.opened" }),
             "events[1].externalId",
         ),
-        (
-            json!({ "externalId": "x", "action": "portal" }),
-            "events[1].action",
-        ),
+        (json!({ "externalId": "x", "action": "portal" }), "events[1].action"),
         (
             json!({ "externalId": "x", "action": "tenant.created" }),
             "events[1].action: 'tenant.created' must start with 'portal.'",
@@ -170,21 +165,11 @@ async fn one_invalid_event_rejects_the_whole_batch(db: TestDatabase) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(error_code(&response), "invalid_event");
         let message = response["error"]["message"].as_str().unwrap();
-        assert!(
-            message.starts_with(expected),
-            "expected {expected:?}, got {message:?}"
-        );
+        assert!(message.starts_with(expected), "expected {expected:?}, got {message:?}");
     }
-    let (status, response) = app
-        .post("/api/v1/ingest/events", &token, &batch(1_001, "big"))
-        .await;
+    let (status, response) = app.post("/api/v1/ingest/events", &token, &batch(1_001, "big")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        response["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("at most 1000")
-    );
+    assert!(response["error"]["message"].as_str().unwrap().contains("at most 1000"));
     let (status, _) = app
         .post(
             "/api/v1/ingest/events",
@@ -199,9 +184,7 @@ async fn one_invalid_event_rejects_the_whole_batch(db: TestDatabase) {
         "nothing from a rejected batch is stored"
     );
 
-    let (status, body) = app
-        .post("/api/v1/ingest/events", &token, &batch(1_000, "max"))
-        .await;
+    let (status, body) = app.post("/api/v1/ingest/events", &token, &batch(1_000, "max")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["received"], 1_000);
 }
@@ -220,9 +203,7 @@ async fn malformed_and_oversize_bodies_are_json_errors(db: TestDatabase) {
     };
     let cases = [
         (
-            send("{\"events\": [".into(), "application/json")
-                .await
-                .unwrap(),
+            send("{\"events\": [".into(), "application/json").await.unwrap(),
             StatusCode::BAD_REQUEST,
             "invalid_json",
         ),
@@ -232,9 +213,7 @@ async fn malformed_and_oversize_bodies_are_json_errors(db: TestDatabase) {
             "unsupported_media_type",
         ),
         (
-            send(batch(100, "big").to_string(), "application/json")
-                .await
-                .unwrap(),
+            send(batch(100, "big").to_string(), "application/json").await.unwrap(),
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),

@@ -56,14 +56,9 @@ async fn a_valid_token_creates_the_user_once_and_grants_group_tenants(db: TestDa
         status_of(&app, "/api/v1/tenants/globex/audit", &token).await,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(
-        status_of(&app, "/api/v1/audit", &token).await,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(status_of(&app, "/api/v1/audit", &token).await, StatusCode::FORBIDDEN);
 
-    let (_, page) = app
-        .get("/api/v1/audit?action=user.created", &app.operator_token)
-        .await;
+    let (_, page) = app.get("/api/v1/audit?action=user.created", &app.operator_token).await;
     let events = page["events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "created on first sight only");
     assert_eq!(events[0]["actorEmail"], "alice@example.com");
@@ -82,10 +77,7 @@ async fn operators_need_the_operator_audience_and_platform_admin(db: TestDatabas
         "audience alone is not enough"
     );
     grant_platform_admin(&app, "olga@example.com", true).await;
-    assert_eq!(
-        status_of(&app, "/api/v1/audit", &operator_aud).await,
-        StatusCode::OK
-    );
+    assert_eq!(status_of(&app, "/api/v1/audit", &operator_aud).await, StatusCode::OK);
     assert_eq!(
         status_of(&app, "/api/v1/audit", &portal_aud).await,
         StatusCode::FORBIDDEN,
@@ -110,10 +102,7 @@ async fn invalid_tokens_are_401(db: TestDatabase) {
     let (app, idp, key) = app_with_idp(db).await;
     let path = "/api/v1/tenants/acme/audit";
     let valid = idp.claims("bob", "dezky-portal", &["acme"]);
-    assert_eq!(
-        status_of(&app, path, &key.sign(&valid)).await,
-        StatusCode::OK
-    );
+    assert_eq!(status_of(&app, path, &key.sign(&valid)).await, StatusCode::OK);
 
     let mut expired = valid.clone();
     expired["exp"] = json!(jsonwebtoken::get_current_timestamp() - 3_600);
@@ -155,10 +144,7 @@ async fn invalid_tokens_are_401(db: TestDatabase) {
         let (status, body) = app.get(path, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
         assert_eq!(error_code(&body), "unauthorized", "{name}");
-        assert_eq!(
-            body, missing,
-            "{name}: the reason is logged, never told to the client"
-        );
+        assert_eq!(body, missing, "{name}: the reason is logged, never told to the client");
     }
 }
 
@@ -166,10 +152,7 @@ async fn unknown_key_ids_trigger_a_refresh_so_rotation_works(db: TestDatabase) {
     let (app, idp, old_key) = app_with_idp(db).await;
     let path = "/api/v1/tenants/acme/audit";
     let claims = idp.claims("carol", "dezky-portal", &["acme"]);
-    assert_eq!(
-        status_of(&app, path, &old_key.sign(&claims)).await,
-        StatusCode::OK
-    );
+    assert_eq!(status_of(&app, path, &old_key.sign(&claims)).await, StatusCode::OK);
     let new_key = SigningKey::es256("key-2");
     assert_eq!(
         status_of(&app, path, &new_key.sign(&claims)).await,

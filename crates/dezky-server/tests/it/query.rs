@@ -42,23 +42,16 @@ async fn filters_work_over_http(db: TestDatabase) {
         ("outcome=denied", vec![base + 1]),
         ("", vec![base + 2, base + 1, base]),
         ("q=globex%20por", vec![base + 2]),
-        (
-            "since=2026-01-02T00:00:00Z&until=2026-01-03T00:00:00Z",
-            vec![base + 1],
-        ),
+        ("since=2026-01-02T00:00:00Z&until=2026-01-03T00:00:00Z", vec![base + 1]),
         ("limit=1", vec![base + 2]),
         ("tenantSlug=&q=", vec![base + 2, base + 1, base]),
     ];
     for (query, expected) in cases {
-        let (status, body) = app
-            .get(&format!("/api/v1/audit?source=portal&{query}"), operator)
-            .await;
+        let (status, body) = app.get(&format!("/api/v1/audit?source=portal&{query}"), operator).await;
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
         assert_eq!(seqs(&body), expected, "{query}");
     }
-    let (_, first) = app
-        .get("/api/v1/audit?source=portal&limit=2", operator)
-        .await;
+    let (_, first) = app.get("/api/v1/audit?source=portal&limit=2", operator).await;
     assert_eq!(first["nextCursor"], json!((base + 1).to_string()));
     let cursor = first["nextCursor"].as_str().unwrap();
     let (_, second) = app
@@ -79,10 +72,7 @@ async fn bad_query_values_are_400_naming_the_parameter(db: TestDatabase) {
         ("limit=abc", "limit"),
         ("since=yesterday", "since"),
         ("until=2026-13-01T00:00:00Z", "until"),
-        (
-            "since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
-            "until",
-        ),
+        ("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "until"),
         ("before=xyz", "before"),
         ("action=Tenant", "action"),
         ("tenantSlug=No_Slug", "tenantSlug"),
@@ -92,22 +82,16 @@ async fn bad_query_values_are_400_naming_the_parameter(db: TestDatabase) {
         ("format=csv", "format"),
     ];
     for (query, parameter) in cases {
-        let (status, body) = app
-            .get(&format!("/api/v1/audit?{query}"), &app.operator_token)
-            .await;
+        let (status, body) = app.get(&format!("/api/v1/audit?{query}"), &app.operator_token).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(error_code(&body), "invalid_query", "{query}");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(parameter), "{query}: {message}");
     }
-    let (status, body) = app
-        .get("/api/v1/audit/export?format=xml", &app.operator_token)
-        .await;
+    let (status, body) = app.get("/api/v1/audit/export?format=xml", &app.operator_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&body), "invalid_query");
-    let (status, body) = app
-        .get("/api/v1/audit/export?limit=5", &app.operator_token)
-        .await;
+    let (status, body) = app.get("/api/v1/audit/export?limit=5", &app.operator_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&body), "invalid_query");
 }
@@ -115,11 +99,7 @@ async fn bad_query_values_are_400_naming_the_parameter(db: TestDatabase) {
 async fn single_events_by_seq(db: TestDatabase) {
     let app = spawn(db).await;
     let (status, body) = app.get("/api/v1/audit/0", &app.operator_token).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the operator token's creation is event 0"
-    );
+    assert_eq!(status, StatusCode::OK, "the operator token's creation is event 0");
     assert_eq!(body["action"], "api_token.created");
     for key in [
         "seq",
@@ -150,9 +130,7 @@ async fn single_events_by_seq(db: TestDatabase) {
     let (status, body) = app.get("/api/v1/audit/abc", &app.operator_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&body), "invalid_path");
-    let (status, _) = app
-        .get("/api/v1/tenants/Not_A_Slug/audit", &app.operator_token)
-        .await;
+    let (status, _) = app.get("/api/v1/tenants/Not_A_Slug/audit", &app.operator_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -169,8 +147,9 @@ async fn pagination_never_skips_or_repeats_while_events_arrive(db: TestDatabase)
         let token = token.clone();
         tokio::spawn(async move {
             for round in 0..30 {
-                let events: Vec<Value> =
-                    (0..10).map(|i| json!({ "externalId": format!("w-{round}-{i}"), "action": "portal.seen" })).collect();
+                let events: Vec<Value> = (0..10)
+                    .map(|i| json!({ "externalId": format!("w-{round}-{i}"), "action": "portal.seen" }))
+                    .collect();
                 let response = http
                     .post(&url)
                     .bearer_auth(&token)
@@ -202,10 +181,7 @@ async fn pagination_never_skips_or_repeats_while_events_arrive(db: TestDatabase)
     writer.await.unwrap();
     let unique: HashSet<u64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "no event repeated");
-    assert!(
-        seen.windows(2).all(|pair| pair[0] > pair[1]),
-        "strictly newest first"
-    );
+    assert!(seen.windows(2).all(|pair| pair[0] > pair[1]), "strictly newest first");
     assert_eq!(
         seen.len() as u64,
         newest_at_start - seen.last().unwrap() + 1,

@@ -15,10 +15,7 @@ async fn seq_starts_at_zero_and_has_no_gaps(db: TestDatabase) {
         .unwrap();
     assert_eq!(
         receipt.outcomes,
-        vec![
-            AppendOutcome::Appended { seq: 0 },
-            AppendOutcome::Appended { seq: 1 }
-        ]
+        vec![AppendOutcome::Appended { seq: 0 }, AppendOutcome::Appended { seq: 1 }]
     );
     let receipt = store
         .append_events(vec![event("tenant.deleted", 3)], Timestamp::from_millis(11))
@@ -89,20 +86,13 @@ async fn concurrent_appenders_on_two_handles_stay_gapless(db: TestDatabase) {
     let second = open(&db).await;
     let mut tasks = vec![];
     for writer in 0..8 {
-        let store = if writer % 2 == 0 {
-            first.clone()
-        } else {
-            second.clone()
-        };
+        let store = if writer % 2 == 0 { first.clone() } else { second.clone() };
         tasks.push(tokio::spawn(async move {
             for round in 0..10 {
                 let batch = (0..5)
                     .map(|i| crate::ingested("portal", &format!("{writer}-{round}-{i}")))
                     .collect();
-                store
-                    .append_events(batch, Timestamp::from_millis(1))
-                    .await
-                    .unwrap();
+                store.append_events(batch, Timestamp::from_millis(1)).await.unwrap();
             }
         }));
     }

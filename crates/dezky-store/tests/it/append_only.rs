@@ -13,10 +13,7 @@ async fn database_rejects_update_and_delete_of_events(db: TestDatabase) {
         "DELETE FROM audit_events WHERE seq = 0",
         "DELETE FROM audit_events",
     ] {
-        let error = raw_execute(&db, statement)
-            .await
-            .expect_err(statement)
-            .to_string();
+        let error = raw_execute(&db, statement).await.expect_err(statement).to_string();
         assert!(error.contains("append-only"), "{statement}: {error}");
     }
     if db.backend == dezky_testkit::TestBackend::Postgres {
@@ -37,7 +34,4 @@ async fn migrations_are_idempotent(db: TestDatabase) {
     again.migrate().await.unwrap();
 }
 
-on_both_backends!(
-    database_rejects_update_and_delete_of_events,
-    migrations_are_idempotent
-);
+on_both_backends!(database_rejects_update_and_delete_of_events, migrations_are_idempotent);

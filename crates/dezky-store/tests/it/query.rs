@@ -65,9 +65,7 @@ async fn seeded(db: &TestDatabase) -> Arc<dyn Store> {
             "mailbox",
         ),
     ];
-    for (index, (action, tenant, partner, email, outcome, source, name)) in
-        specs.into_iter().enumerate()
-    {
+    for (index, (action, tenant, partner, email, outcome, source, name)) in specs.into_iter().enumerate() {
         let mut new = event(action, index as i64 * 1000);
         new.tenant_slug = tenant.map(|slug| Slug::parse(slug).unwrap());
         new.partner_slug = partner.map(|slug| Slug::parse(slug).unwrap());
@@ -246,27 +244,12 @@ async fn free_text_matches_substrings_case_insensitively(db: TestDatabase) {
         "tenant slug, email, resource name"
     );
     assert_eq!(seqs(&store, q("ACME GMBH")).await, vec![1, 0]);
-    assert_eq!(
-        seqs(&store, q("login_fail")).await,
-        vec![2],
-        "part of an action"
-    );
-    assert_eq!(
-        seqs(&store, q("ops.example")).await,
-        vec![4, 1],
-        "part of an e-mail"
-    );
-    assert_eq!(
-        seqs(&store, q("50%_")).await,
-        vec![3],
-        "wildcards match literally"
-    );
+    assert_eq!(seqs(&store, q("login_fail")).await, vec![2], "part of an action");
+    assert_eq!(seqs(&store, q("ops.example")).await, vec![4, 1], "part of an e-mail");
+    assert_eq!(seqs(&store, q("50%_")).await, vec![3], "wildcards match literally");
     assert_eq!(seqs(&store, q("%_%")).await, Vec::<u64>::new());
     assert_eq!(seqs(&store, q("\"quoted\"")).await, Vec::<u64>::new());
-    assert_eq!(
-        seqs(&store, q("nothing-like-this")).await,
-        Vec::<u64>::new()
-    );
+    assert_eq!(seqs(&store, q("nothing-like-this")).await, Vec::<u64>::new());
     let with_tenant = RawAuditQuery {
         tenant_slug: Some("globex".into()),
         ..q("example")
@@ -281,25 +264,16 @@ async fn pages_follow_the_cursor_without_skips_or_repeats(db: TestDatabase) {
         ..AuditQuery::default()
     };
     let first = store.query_events(&query).await.unwrap();
-    assert_eq!(
-        first.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        vec![5, 4, 3, 2]
-    );
+    assert_eq!(first.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 4, 3, 2]);
     assert!(first.has_more);
     // New events arriving between pages must not shift the next page.
     store
-        .append_events(
-            vec![event("late.arrival", 0)],
-            Timestamp::from_millis(20_000),
-        )
+        .append_events(vec![event("late.arrival", 0)], Timestamp::from_millis(20_000))
         .await
         .unwrap();
     query.before = Some(Cursor(2));
     let second = store.query_events(&query).await.unwrap();
-    assert_eq!(
-        second.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        vec![1, 0]
-    );
+    assert_eq!(second.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 0]);
     assert!(!second.has_more);
     query.limit = Limit::new(2).unwrap();
     query.before = Some(Cursor(2));
@@ -321,14 +295,10 @@ async fn events_round_trip_every_field(db: TestDatabase) {
     new.tenant_slug = Some(Slug::parse("acme").unwrap());
     new.partner_slug = Some(Slug::parse("resell").unwrap());
     new.external_id = Some("ext-1".into());
-    new.metadata.insert(
-        "big".into(),
-        serde_json::json!(18_446_744_073_709_551_615u64),
-    );
-    new.metadata.insert(
-        "nested".into(),
-        serde_json::json!({"z": [1, "two", null], "a": true}),
-    );
+    new.metadata
+        .insert("big".into(), serde_json::json!(18_446_744_073_709_551_615u64));
+    new.metadata
+        .insert("nested".into(), serde_json::json!({"z": [1, "two", null], "a": true}));
     store
         .append_events(vec![new.clone()], Timestamp::from_millis(1_773_480_414_000))
         .await

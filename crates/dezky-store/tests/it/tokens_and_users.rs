@@ -16,9 +16,7 @@ fn new_token(id: &str, scope: TokenScope, secret: &ApiTokenSecret) -> NewApiToke
 async fn tokens_are_created_found_and_revoked_with_their_audit_events(db: TestDatabase) {
     let store = open(&db).await;
     let now = Timestamp::from_millis(1_000);
-    let secrets: Vec<ApiTokenSecret> = (1..=3)
-        .map(|n| ApiTokenSecret::from_random_bytes([n; 32]))
-        .collect();
+    let secrets: Vec<ApiTokenSecret> = (1..=3).map(|n| ApiTokenSecret::from_random_bytes([n; 32])).collect();
     let scopes = [
         TokenScope::Operator,
         TokenScope::Tenant(Slug::parse("acme").unwrap()),
@@ -44,24 +42,14 @@ async fn tokens_are_created_found_and_revoked_with_their_audit_events(db: TestDa
         assert_eq!(&found.scope, scope);
     }
     assert_eq!(store.list_api_tokens().await.unwrap().len(), 3);
-    assert_eq!(
-        store.next_seq().await.unwrap(),
-        3,
-        "one audit event per creation"
-    );
+    assert_eq!(store.next_seq().await.unwrap(), 3, "one audit event per creation");
 
     let revoked = store
         .revoke_api_token("tok_1", event("api_token.revoked", 2), now)
         .await
         .unwrap();
     assert_eq!(revoked.unwrap().revoked_at, Some(now));
-    assert!(
-        store
-            .find_active_api_token(&secrets[1].hash())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.find_active_api_token(&secrets[1].hash()).await.unwrap().is_none());
     assert!(
         store
             .revoke_api_token("tok_1", event("api_token.revoked", 3), now)
@@ -141,16 +129,9 @@ async fn users_are_created_once_and_refreshed(db: TestDatabase) {
     assert_eq!(again.id, "usr_1", "the subject keeps its user");
     assert_eq!(again.email.as_deref(), Some("alice@new.example"));
     assert_eq!(again.groups, vec!["acme", "globex"]);
-    assert_eq!(
-        store.next_seq().await.unwrap(),
-        1,
-        "only the creation is audited"
-    );
+    assert_eq!(store.next_seq().await.unwrap(), 1, "only the creation is audited");
 
-    let found = store
-        .find_users_by_email("ALICE@new.example")
-        .await
-        .unwrap();
+    let found = store.find_users_by_email("ALICE@new.example").await.unwrap();
     assert_eq!(found.len(), 1);
     let promoted = store
         .set_platform_admin(

@@ -16,7 +16,10 @@ fn stderr(output: &std::process::Output) -> String {
 async fn first_start_prints_the_address_and_a_working_bootstrap_token_then_stops_on_sigterm() {
     let data_dir = temp_folder("serve");
     let server = Server::start(&[], &data_dir);
-    assert!(data_dir.join("dezky.db").exists(), "SQLite file created in the data directory");
+    assert!(
+        data_dir.join("dezky.db").exists(),
+        "SQLite file created in the data directory"
+    );
     let token = server
         .banner
         .split_whitespace()
@@ -44,7 +47,10 @@ async fn token_create_works_while_serve_runs(backend: TestBackend) {
     let data_dir = temp_folder("tokens");
     let environment = [("DATABASE_URL", database.url.as_str())];
     let server = Server::start(&environment, &data_dir);
-    let output = run(&environment, &["token", "create", "--tenant", "acme", "--name", "acme reader"]);
+    let output = run(
+        &environment,
+        &["token", "create", "--tenant", "acme", "--name", "acme reader"],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let printed = stdout(&output);
     let lines: Vec<&str> = printed.lines().collect();
@@ -59,7 +65,14 @@ async fn token_create_works_while_serve_runs(backend: TestBackend) {
     assert_eq!(status("/api/v1/tenants/globex/audit").await, StatusCode::FORBIDDEN);
 
     let listed = stdout(&run(&environment, &["token", "list"]));
-    let id = listed.lines().find(|line| line.contains("acme reader")).unwrap().split('\t').next().unwrap().to_owned();
+    let id = listed
+        .lines()
+        .find(|line| line.contains("acme reader"))
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_owned();
     let revoke = run(&environment, &["token", "revoke", &id]);
     assert!(revoke.status.success(), "{}", stderr(&revoke));
     assert_eq!(status("/api/v1/tenants/acme/audit").await, StatusCode::UNAUTHORIZED);
@@ -88,12 +101,19 @@ fn invalid_configuration_names_the_variable_and_exits_2() {
         ("DEZKY_TRUSTED_PROXIES", "10.0.0.0/40", "config"),
     ];
     for (variable, value, command) in cases {
-        let arguments: Vec<&str> = if command == "config" { vec!["config", "check"] } else { vec![command] };
+        let arguments: Vec<&str> = if command == "config" {
+            vec!["config", "check"]
+        } else {
+            vec![command]
+        };
         let output = run(&[(variable, value)], &arguments);
         assert_eq!(output.status.code(), Some(2), "{variable}");
         let message = stderr(&output);
         assert!(message.contains(variable), "{variable}: {message}");
-        assert!(!message.contains("panicked") && !message.contains("backtrace"), "{message}");
+        assert!(
+            !message.contains("panicked") && !message.contains("backtrace"),
+            "{message}"
+        );
     }
 }
 
@@ -112,10 +132,16 @@ fn bad_arguments_are_named() {
 #[test]
 fn unreachable_postgres_fails_fast_with_a_clear_error() {
     let started = std::time::Instant::now();
-    let output = run(&[("DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/dezky")], &["serve", "--listen", "127.0.0.1:0"]);
+    let output = run(
+        &[("DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/dezky")],
+        &["serve", "--listen", "127.0.0.1:0"],
+    );
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.contains("DATABASE_URL") && message.contains("cannot open the database"), "{message}");
+    assert!(
+        message.contains("DATABASE_URL") && message.contains("cannot open the database"),
+        "{message}"
+    );
     assert!(!message.contains("secret"), "password redacted: {message}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
@@ -128,5 +154,9 @@ async fn migrate_and_config_check_report_the_database() {
     assert!(migrate.status.success(), "{}", stderr(&migrate));
     let check = run(&environment, &["config", "check"]);
     assert!(check.status.success(), "{}", stderr(&check));
-    assert!(stdout(&check).contains("database check    ok (0 events)"), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains("database check    ok (0 events)"),
+        "{}",
+        stdout(&check)
+    );
 }

@@ -31,7 +31,10 @@ async fn populate(url: &str) {
                 event
             })
             .collect();
-        store.append_events(events, Timestamp::from_millis(1_773_480_500_000)).await.unwrap();
+        store
+            .append_events(events, Timestamp::from_millis(1_773_480_500_000))
+            .await
+            .unwrap();
     }
 }
 
@@ -46,7 +49,10 @@ async fn export_streams_in_bounded_memory(backend: TestBackend) {
     for format in ["csv", "jsonl"] {
         let before = memory_kib(server.pid(), "VmRSS");
         let mut response = client
-            .get(format!("{}/api/v1/audit/export?format={format}&source=authentik", server.base))
+            .get(format!(
+                "{}/api/v1/audit/export?format={format}&source=authentik",
+                server.base
+            ))
             .bearer_auth(token.trim())
             .send()
             .await

@@ -19,7 +19,11 @@ pub fn dezky(environment: &[(&str, &str)]) -> Command {
 }
 
 pub fn run(environment: &[(&str, &str)], arguments: &[&str]) -> Output {
-    dezky(environment).args(arguments).stdin(Stdio::null()).output().expect("run dezky")
+    dezky(environment)
+        .args(arguments)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dezky")
 }
 
 pub struct Server {
@@ -58,7 +62,11 @@ impl Server {
             banner.push('\n');
             banner.push_str(&line);
         }
-        Server { child, base: address, banner }
+        Server {
+            child,
+            base: address,
+            banner,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -67,7 +75,9 @@ impl Server {
 
     /// Sends SIGTERM and waits (bounded) for the process to exit; returns its exit code.
     pub fn terminate(mut self) -> Option<i32> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

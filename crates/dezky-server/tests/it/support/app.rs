@@ -45,27 +45,16 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect();
     variables.insert("DATABASE_URL".into(), database.url.clone());
-    let config = Config::from_lookup(
-        |name| variables.get(name).cloned(),
-        FlagOverrides::default(),
-    )
-    .expect("config");
+    let config = Config::from_lookup(|name| variables.get(name).cloned(), FlagOverrides::default()).expect("config");
     let store = open_store(&config).await.expect("store");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = AppState::new(store.clone(), clock.clone(), &config, Duration::ZERO);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(serve_on(
-        listener,
-        state,
-        HttpLimits::from(&config),
-        async move {
-            let _ = stop.await;
-        },
-    ));
+    tokio::spawn(serve_on(listener, state, HttpLimits::from(&config), async move {
+        let _ = stop.await;
+    }));
     let (_, secret) = dezky_server::tokens::create_token(
         store.as_ref(),
         &Actor::command_line(),
@@ -129,13 +118,11 @@ impl TestApp {
     }
 
     pub async fn tenant_token(&self, slug: &str) -> String {
-        self.token(TokenScope::Tenant(Slug::parse(slug).unwrap()))
-            .await
+        self.token(TokenScope::Tenant(Slug::parse(slug).unwrap())).await
     }
 
     pub async fn ingest_token(&self, source: &str) -> String {
-        self.token(TokenScope::Ingest(Source::parse(source).unwrap()))
-            .await
+        self.token(TokenScope::Ingest(Source::parse(source).unwrap())).await
     }
 
     pub async fn event_count(&self) -> u64 {

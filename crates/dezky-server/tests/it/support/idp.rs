@@ -86,20 +86,14 @@ impl IdentityProvider {
     /// Serves `/application/o/dezky/` like Authentik on an ephemeral port.
     pub async fn start() -> IdentityProvider {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!(
-            "http://{}/application/o/dezky/",
-            listener.local_addr().unwrap()
-        );
+        let issuer = format!("http://{}/application/o/dezky/", listener.local_addr().unwrap());
         let keys = Arc::new(RwLock::new(vec![]));
         let published = Published {
             issuer: issuer.clone(),
             keys: keys.clone(),
         };
         let app = axum::Router::new()
-            .route(
-                "/application/o/dezky/.well-known/openid-configuration",
-                get(discovery),
-            )
+            .route("/application/o/dezky/.well-known/openid-configuration", get(discovery))
             .route("/application/o/dezky/jwks/", get(jwks))
             .with_state(published);
         tokio::spawn(async move { axum::serve(listener, app).await });
