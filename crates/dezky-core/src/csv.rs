@@ -3,7 +3,7 @@
 
 use crate::event::AuditEvent;
 
-pub const HEADER: [&str; 19] = [
+pub const HEADER: [&str; 23] = [
     "seq",
     "at",
     "recordedAt",
@@ -23,6 +23,10 @@ pub const HEADER: [&str; 19] = [
     "metadata",
     "prevHash",
     "hash",
+    "leafHash",
+    "personalCommitment",
+    "personalSalt",
+    "erased",
 ];
 
 fn push_field(line: &mut String, field: &str) {
@@ -54,7 +58,7 @@ pub fn header_line() -> String {
 pub fn event_line(event: &AuditEvent) -> String {
     let optional = |value: &Option<String>| value.clone().unwrap_or_default();
     let metadata = serde_json::Value::Object(event.metadata.clone()).to_string();
-    let fields: [String; 19] = [
+    let fields: [String; 23] = [
         event.seq.to_string(),
         event.at.to_rfc3339(),
         event.recorded_at.to_rfc3339(),
@@ -74,6 +78,10 @@ pub fn event_line(event: &AuditEvent) -> String {
         metadata,
         optional(&event.prev_hash),
         optional(&event.hash),
+        optional(&event.leaf_hash),
+        optional(&event.personal_commitment),
+        optional(&event.personal_salt),
+        event.erased.to_string(),
     ];
     let mut line = String::with_capacity(256);
     for field in &fields {
@@ -138,7 +146,21 @@ mod tests {
             metadata,
             prev_hash: None,
             hash: None,
+            leaf_hash: None,
+            personal_commitment: None,
+            personal_salt: None,
+            erased: false,
         }
+    }
+
+    #[test]
+    fn header_names_exactly_the_serialised_fields() {
+        let json = serde_json::to_value(event_with_name("x")).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut header = HEADER.to_vec();
+        keys.sort();
+        header.sort();
+        assert_eq!(keys, header);
     }
 
     #[test]
@@ -168,6 +190,6 @@ mod tests {
     fn plain_fields_are_not_quoted() {
         let line = event_line(&event_with_name("plain"));
         assert!(line.starts_with("3,1970-01-01T00:00:01.000Z,"));
-        assert!(line.ends_with(",,\r\n"));
+        assert!(line.ends_with(",,,,,,false\r\n"));
     }
 }

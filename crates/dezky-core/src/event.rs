@@ -106,6 +106,15 @@ pub struct AuditEvent {
     pub metadata: Map<String, Value>,
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
+    /// RFC 9162 leaf hash of this event (its position in the Merkle tree is `seq`).
+    pub leaf_hash: Option<String>,
+    /// SHA-256(salt ‖ canonical personal fields): what the leaf commits to instead of the
+    /// personal data itself, so erasure keeps every hash valid.
+    pub personal_commitment: Option<String>,
+    /// The salt; `null` once the personal data was erased.
+    pub personal_salt: Option<String>,
+    /// The personal fields (actorId, actorEmail, actorIp, resourceName, metadata) were erased.
+    pub erased: bool,
 }
 
 /// Upper bounds on free-form fields, so one producer cannot bloat every reader's page.
@@ -154,6 +163,10 @@ mod tests {
             metadata: Map::new(),
             prev_hash: None,
             hash: None,
+            leaf_hash: None,
+            personal_commitment: None,
+            personal_salt: None,
+            erased: false,
         };
         let json = serde_json::to_value(&event).unwrap();
         for key in [

@@ -9,7 +9,8 @@ use dezky_core::{Action, ActorType, AuditEvent, NewAuditEvent, Outcome, Slug, So
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, \
     actor_email, actor_ip, action, outcome, resource_type, resource_id, resource_name, \
-    tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash";
+    tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash, leaf_hash, \
+    personal_commitment, personal_salt";
 
 pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, tenant_slug, source, created_at_ms, created_by, revoked_at_ms";
 
@@ -34,9 +35,12 @@ pub(crate) struct EventRow {
     partner_slug: Option<String>,
     source: String,
     external_id: Option<String>,
-    metadata: String,
+    metadata: Option<String>,
     prev_hash: Option<String>,
     hash: Option<String>,
+    leaf_hash: Option<String>,
+    personal_commitment: Option<String>,
+    personal_salt: Option<String>,
 }
 
 fn corrupt(seq: i64, what: impl std::fmt::Display) -> StoreError {
@@ -54,9 +58,10 @@ impl TryFrom<EventRow> for AuditEvent {
 
     fn try_from(row: EventRow) -> Result<AuditEvent, StoreError> {
         let seq = row.seq;
-        let metadata = match serde_json::from_str(&row.metadata) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => return Err(corrupt(seq, "metadata is not a JSON object")),
+        let metadata = match row.metadata.as_deref().map(serde_json::from_str) {
+            None => serde_json::Map::new(),
+            Some(Ok(serde_json::Value::Object(map))) => map,
+            Some(_) => return Err(corrupt(seq, "metadata is not a JSON object")),
         };
         Ok(AuditEvent {
             seq: u64::try_from(seq).map_err(|_| corrupt(seq, "negative seq"))?,
@@ -81,6 +86,10 @@ impl TryFrom<EventRow> for AuditEvent {
             metadata,
             prev_hash: row.prev_hash,
             hash: row.hash,
+            leaf_hash: row.leaf_hash,
+            personal_commitment: row.personal_commitment,
+            erased: row.personal_salt.is_none(),
+            personal_salt: row.personal_salt,
         })
     }
 }
@@ -197,4 +206,37 @@ pub(crate) fn groups_json(groups: &[String]) -> String {
 
 pub(crate) fn to_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CheckpointRow {
+    tree_size: i64,
+    root_hash: String,
+    note: String,
+    head_seq: Option<i64>,
+    head_hash: String,
+    at_ms: i64,
+    reason: String,
+}
+
+pub(crate) const CHECKPOINT_COLUMNS: &str = "tree_size, root_hash, note, head_seq, head_hash, at_ms, reason";
+
+impl From<CheckpointRow> for crate::records::CheckpointRecord {
+    fn from(row: CheckpointRow) -> Self {
+        crate::records::CheckpointRecord {
+            tree_size: row.tree_size as u64,
+            root_hash: row.root_hash,
+            note: row.note,
+            head_seq: row.head_seq.map(|seq| seq as u64),
+            head_hash: row.head_hash,
+            at: Timestamp::from_millis(row.at_ms),
+            reason: row.reason,
+        }
+    }
+}
+
+/// A stored hex hash, or `Corrupt` naming where it was found.
+pub(crate) fn stored_hash(text: &str, place: &str) -> Result<dezky_chain::merkle::Hash, StoreError> {
+    dezky_chain::leaf::parse_hash(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("{place}: '{text}' is not a SHA-256 hex value")))
 }

@@ -11,13 +11,18 @@ mod event_row;
 mod filter_sql;
 mod postgres;
 mod records;
+mod sequencer;
 mod sql;
 mod sqlite;
 
 pub use error::StoreError;
-pub use records::{ApiToken, AppendOutcome, AppendReceipt, NewApiToken, User, UserSighting};
+pub use records::{
+    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureSubject, NewApiToken,
+    NewCheckpoint, User, UserSighting,
+};
 
 use async_trait::async_trait;
+use dezky_chain::merkle::{Hash, NodeId};
 use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,16 +49,45 @@ pub trait Store: Send + Sync {
     /// at once (the migrator takes a database lock).
     async fn migrate(&self) -> Result<(), StoreError>;
 
-    /// Appends events in one transaction, in order. An event whose `(source, externalId)` is
-    /// already in the log (or earlier in the same batch) is skipped and reported as a duplicate:
-    /// it consumes no `seq`, so `seq` stays gapless. `recordedAt` is `now`, raised if needed so
-    /// that it never decreases along `seq`.
+    /// Appends events, in order, through the store's sequencer (group commit: concurrent calls
+    /// share one transaction). An event whose `(source, externalId)` is already in the log (or
+    /// earlier in the same batch) is skipped and reported as a duplicate: it consumes no `seq`,
+    /// so `seq` stays gapless. `recordedAt` is `now`, raised if needed so that it never
+    /// decreases along `seq`. Each event gets its salt, commitment, leaf, prevHash and hash,
+    /// and the Merkle nodes it completes are stored. Returns after the commit.
     async fn append_events(&self, events: Vec<NewAuditEvent>, now: Timestamp) -> Result<AppendReceipt, StoreError>;
 
     /// Events matching the query, newest (highest `seq`) first, at most `query.limit`.
     async fn query_events(&self, query: &AuditQuery) -> Result<EventPage, StoreError>;
 
     async fn get_event(&self, seq: u64) -> Result<Option<AuditEvent>, StoreError>;
+
+    /// Events with `seq > after` in ascending order, at most `limit` (for verification).
+    async fn events_in_order(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// The tree size (next seq) and the newest event's hash, read together.
+    async fn chain_head(&self) -> Result<ChainHead, StoreError>;
+
+    /// Hashes of stored perfect subtrees (level 0: leaf hashes), in the order asked.
+    async fn merkle_node_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError>;
+
+    /// Stores a checkpoint unless one of the same tree size exists (see [`CheckpointInsert`]).
+    async fn insert_checkpoint(&self, checkpoint: NewCheckpoint) -> Result<CheckpointInsert, StoreError>;
+
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError>;
+
+    async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>, StoreError>;
+
+    /// Erases the personal fields and salts of every not-yet-erased event of `subject` and, in
+    /// the same transaction, appends the event `audit` builds from the erased seqs. The only
+    /// path that changes a stored event; hashes are untouched, so every proof stays valid.
+    /// Returns the erased seqs (empty, and nothing appended, when there was nothing to erase).
+    async fn erase_personal_data(
+        &self,
+        subject: &ErasureSubject,
+        audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
+        now: Timestamp,
+    ) -> Result<Vec<u64>, StoreError>;
 
     /// The next `seq` the log will assign (the number of events ever appended).
     async fn next_seq(&self) -> Result<u64, StoreError>;

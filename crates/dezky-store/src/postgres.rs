@@ -2,15 +2,22 @@
 //! the single chain-head row (`SELECT ... FOR UPDATE`) inside their transaction, so instances
 //! interleave but never assign the same seq twice or leave a gap.
 
+use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use std::sync::Arc;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-pub(crate) struct PostgresStore {
+pub(crate) struct PostgresDb {
     pool: PgPool,
+}
+
+pub(crate) struct PostgresStore {
+    db: Arc<PostgresDb>,
+    sequencer: Sequencer,
 }
 
 pub(crate) struct PostgresWrite {
@@ -19,6 +26,16 @@ pub(crate) struct PostgresWrite {
 
 impl PostgresStore {
     pub(crate) async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let db = Arc::new(PostgresDb::connect(url).await?);
+        Ok(PostgresStore {
+            sequencer: Sequencer::start(db.clone()),
+            db,
+        })
+    }
+}
+
+impl PostgresDb {
+    async fn connect(url: &str) -> Result<PostgresDb, StoreError> {
         let unavailable = |reason: String| StoreError::Unavailable {
             url: redact_url(url),
             reason,
@@ -36,7 +53,7 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresDb { pool })
     }
 
     fn backend_kind(&self) -> Backend {
@@ -59,4 +76,12 @@ impl PostgresStore {
     }
 }
 
-implement_store!(PostgresStore, Postgres, filter_sql::Dialect::Postgres, " FOR UPDATE");
+implement_store!(
+    PostgresStore,
+    PostgresDb,
+    Postgres,
+    filter_sql::Dialect::Postgres,
+    " FOR UPDATE",
+    "SET LOCAL dezky.erasure = 'on'",
+    ""
+);

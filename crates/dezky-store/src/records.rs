@@ -82,3 +82,43 @@ pub struct User {
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
 }
+
+/// A checkpoint to store: the signed note and the facts it was made from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCheckpoint {
+    pub tree_size: u64,
+    pub root_hash: String,
+    pub note: String,
+    pub head_seq: Option<u64>,
+    pub head_hash: String,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+pub type CheckpointRecord = NewCheckpoint;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointInsert {
+    Stored,
+    /// A checkpoint of this size with the same root exists already (another instance made it).
+    AlreadyStored,
+    /// A checkpoint of this size with a *different* root exists: refused (no equivocation).
+    Conflicting {
+        stored_root: String,
+    },
+}
+
+/// The chain head: how many events the log holds and the newest event's hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    pub tree_size: u64,
+    pub head_hash: String,
+}
+
+/// Whose personal data to erase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErasureSubject {
+    ActorId(String),
+    /// Matched case-insensitively.
+    ActorEmail(String),
+}

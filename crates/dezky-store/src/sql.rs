@@ -6,13 +6,18 @@
 //! backend type, so both backends run exactly the same statements in the same order.
 
 pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE id = 1";
-pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms FROM chain_head WHERE id = 1";
-pub(crate) const UPDATE_HEAD: &str = "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2 WHERE id = 1";
+pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms, head_hash FROM chain_head WHERE id = 1";
+pub(crate) const UPDATE_HEAD: &str =
+    "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2, head_hash = $3 WHERE id = 1";
+pub(crate) const INSERT_NODE: &str = "INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3)";
+pub(crate) const SELECT_LEAF: &str = "SELECT leaf_hash FROM audit_events WHERE seq = $1";
+pub(crate) const SELECT_NODE: &str = "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2";
 pub(crate) const FIND_EXTERNAL_ID: &str = "SELECT seq FROM audit_events WHERE source = $1 AND external_id = $2";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, \
     actor_type, actor_id, actor_email, actor_ip, action, outcome, resource_type, resource_id, \
-    resource_name, tenant_slug, partner_slug, source, external_id, metadata) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+    resource_name, tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash, leaf_hash, \
+    personal_commitment, personal_salt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+    $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, token_hash, scope, \
     tenant_slug, source, created_at_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub(crate) const INSERT_USER: &str = "INSERT INTO users (id, issuer, subject, email, name, \
@@ -26,35 +31,69 @@ pub(crate) const REFRESH_USER: &str = "UPDATE users SET email = $1, name = $2, g
 pub(crate) const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 
 macro_rules! implement_store {
-    ($store:ty, $database:ty, $dialect:expr, $head_lock_suffix:expr) => {
-        use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
-        use std::collections::HashSet;
+    ($store:ty, $db:ty, $database:ty, $dialect:expr, $head_lock_suffix:expr, $open_erasure_gate:expr, $close_erasure_gate:expr) => {
         use $crate::error::StoreError;
         use $crate::event_row::{
-            EVENT_COLUMNS, EventRow, TOKEN_COLUMNS, TokenRow, USER_COLUMNS, UserRow, event_values, groups_json,
-            scope_columns, to_i64,
+            event_values, groups_json, scope_columns, stored_hash, to_i64, CheckpointRow, EventRow, TokenRow, UserRow,
+            CHECKPOINT_COLUMNS, EVENT_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
         };
-        use $crate::records::{ApiToken, AppendOutcome, AppendReceipt, NewApiToken, User, UserSighting};
+        use $crate::records::{
+            AppendOutcome, AppendReceipt, ApiToken, ChainHead, CheckpointInsert, CheckpointRecord, ErasureSubject,
+            NewApiToken, NewCheckpoint, User, UserSighting,
+        };
         use $crate::sql;
-        use $crate::{EventPage, filter_sql};
+        use $crate::{filter_sql, EventPage};
+        use dezky_chain::leaf::{chain_hash, leaf_hash, personal_commitment, LeafHeader, PersonalFields};
+        use dezky_chain::merkle::{range_nodes, Frontier, Hash, NodeId};
+        use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
+        use std::collections::HashSet;
 
-        /// Appends inside an open write transaction; the chain head row is read (and on
-        /// PostgreSQL locked) first, so concurrent appenders take turns.
+        type DbConnection = <$database as sqlx::Database>::Connection;
+
+        /// The stored hashes of perfect subtrees: level 0 from the events, the rest from
+        /// merkle_nodes.
+        async fn node_hashes_in(connection: &mut DbConnection, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+            let mut hashes = Vec::with_capacity(nodes.len());
+            for node in nodes {
+                let text: Option<String> = if node.level == 0 {
+                    sqlx::query_scalar(sql::SELECT_LEAF).bind(to_i64(node.index)).fetch_optional(&mut *connection).await?
+                } else {
+                    sqlx::query_scalar(sql::SELECT_NODE)
+                        .bind(i64::from(node.level))
+                        .bind(to_i64(node.index))
+                        .fetch_optional(&mut *connection)
+                        .await?
+                };
+                let place = format!("merkle node level {} index {}", node.level, node.index);
+                let text = text.ok_or_else(|| StoreError::Corrupt(format!("{place} is missing")))?;
+                hashes.push(stored_hash(&text, &place)?);
+            }
+            Ok(hashes)
+        }
+
+        /// Appends inside an open write transaction. The chain head row is read (and on
+        /// PostgreSQL locked) first, so concurrent appenders — in this process or another —
+        /// take turns; seq, prevHash and the Merkle frontier all continue from that head.
         async fn append_in(
-            connection: &mut <$database as sqlx::Database>::Connection,
-            events: Vec<NewAuditEvent>,
+            connection: &mut DbConnection,
+            events: &[&NewAuditEvent],
             now: Timestamp,
         ) -> Result<AppendReceipt, StoreError> {
             let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
-            let (next_seq, last_recorded): (i64, i64) = sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
-            let recorded_at = now.as_millis().max(last_recorded);
+            let (next_seq, last_recorded, head_hash): (i64, i64, String) =
+                sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
+            let recorded_at = Timestamp::from_millis(now.as_millis().max(last_recorded));
+            let mut prev_hash = stored_hash(&head_hash, "chain head")?;
+            let frontier_nodes = range_nodes(0, next_seq as u64);
+            let frontier_hashes = node_hashes_in(connection, &frontier_nodes).await?;
+            let mut frontier = Frontier::from_nodes(next_seq as u64, &frontier_hashes)
+                .ok_or_else(|| StoreError::Corrupt("merkle frontier does not match the tree size".into()))?;
             let mut seq = next_seq;
             let mut seen_in_batch = HashSet::new();
             let mut outcomes = Vec::with_capacity(events.len());
             for event in events {
                 if let Some(external_id) = &event.external_id {
-                    let key = (event.source.as_str().to_owned(), external_id.clone());
-                    let repeated_in_batch = !seen_in_batch.insert(key);
+                    let repeated_in_batch = !seen_in_batch.insert((event.source.as_str(), external_id.as_str()));
                     let already_stored = !repeated_in_batch
                         && sqlx::query_scalar::<_, i64>(sql::FIND_EXTERNAL_ID)
                             .bind(event.source.as_str())
@@ -67,33 +106,47 @@ macro_rules! implement_store {
                         continue;
                     }
                 }
-                let values = event_values(&event);
-                let mut insert = sqlx::query(sql::INSERT_EVENT)
-                    .bind(seq)
-                    .bind(values.at_ms)
-                    .bind(recorded_at);
+                let salt: [u8; 32] = rand::random();
+                let commitment = personal_commitment(&salt, &PersonalFields::of_new(event));
+                let leaf = leaf_hash(&LeafHeader::of_new(event, seq as u64, recorded_at), &commitment);
+                let hash = chain_hash(&prev_hash, &leaf);
+                let values = event_values(event);
+                let mut insert = sqlx::query(sql::INSERT_EVENT).bind(seq).bind(values.at_ms).bind(recorded_at.as_millis());
                 for text in values.texts {
                     insert = insert.bind(text);
                 }
-                insert.execute(&mut *connection).await?;
+                insert
+                    .bind(hex::encode(prev_hash))
+                    .bind(hex::encode(hash))
+                    .bind(hex::encode(leaf))
+                    .bind(hex::encode(commitment))
+                    .bind(hex::encode(salt))
+                    .execute(&mut *connection)
+                    .await?;
+                for (node, node_hash) in frontier.push(leaf) {
+                    sqlx::query(sql::INSERT_NODE)
+                        .bind(i64::from(node.level))
+                        .bind(to_i64(node.index))
+                        .bind(hex::encode(node_hash))
+                        .execute(&mut *connection)
+                        .await?;
+                }
                 outcomes.push(AppendOutcome::Appended { seq: seq as u64 });
+                prev_hash = hash;
                 seq += 1;
             }
             if seq != next_seq {
                 sqlx::query(sql::UPDATE_HEAD)
                     .bind(seq)
-                    .bind(recorded_at)
+                    .bind(recorded_at.as_millis())
+                    .bind(hex::encode(prev_hash))
                     .execute(&mut *connection)
                     .await?;
             }
             Ok(AppendReceipt { outcomes })
         }
 
-        async fn find_user_in(
-            connection: &mut <$database as sqlx::Database>::Connection,
-            issuer: &str,
-            subject: &str,
-        ) -> Result<Option<User>, StoreError> {
+        async fn find_user_in(connection: &mut DbConnection, issuer: &str, subject: &str) -> Result<Option<User>, StoreError> {
             let select = format!("SELECT {USER_COLUMNS} FROM users WHERE issuer = $1 AND subject = $2");
             sqlx::query_as::<_, UserRow>(&select)
                 .bind(issuer)
@@ -105,27 +158,30 @@ macro_rules! implement_store {
         }
 
         #[async_trait::async_trait]
-        impl $crate::Store for $store {
-            fn backend(&self) -> $crate::Backend {
-                self.backend_kind()
-            }
-
-            async fn migrate(&self) -> Result<(), StoreError> {
-                self.run_migrations().await
-            }
-
-            async fn append_events(
-                &self,
-                events: Vec<NewAuditEvent>,
-                now: Timestamp,
-            ) -> Result<AppendReceipt, StoreError> {
-                if events.is_empty() {
-                    return Ok(AppendReceipt { outcomes: vec![] });
-                }
+        impl $crate::sequencer::GroupWriter for $db {
+            async fn write_group(&self, events: &[&NewAuditEvent], now: Timestamp) -> Result<AppendReceipt, StoreError> {
                 let mut write = self.begin_write().await?;
                 let receipt = append_in(&mut write.transaction, events, now).await?;
                 write.transaction.commit().await?;
                 Ok(receipt)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                self.db.backend_kind()
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                self.db.run_migrations().await
+            }
+
+            async fn append_events(&self, events: Vec<NewAuditEvent>, now: Timestamp) -> Result<AppendReceipt, StoreError> {
+                if events.is_empty() {
+                    return Ok(AppendReceipt { outcomes: vec![] });
+                }
+                self.sequencer.append(events, now).await
             }
 
             async fn query_events(&self, query: &AuditQuery) -> Result<EventPage, StoreError> {
@@ -143,31 +199,132 @@ macro_rules! implement_store {
                         filter_sql::Param::Text(value) => statement.bind(value),
                     };
                 }
-                let rows = statement.fetch_all(self.pool()).await?;
+                let rows = statement.fetch_all(self.db.pool()).await?;
                 let has_more = rows.len() > limit;
-                let events = rows
-                    .into_iter()
-                    .take(limit)
-                    .map(AuditEvent::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let events = rows.into_iter().take(limit).map(AuditEvent::try_from).collect::<Result<Vec<_>, _>>()?;
                 Ok(EventPage { events, has_more })
+            }
+
+            async fn events_in_order(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+                let select = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
+                let after = after.map_or(-1, to_i64);
+                sqlx::query_as::<_, EventRow>(&select)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.db.pool())
+                    .await?
+                    .into_iter()
+                    .map(AuditEvent::try_from)
+                    .collect()
             }
 
             async fn get_event(&self, seq: u64) -> Result<Option<AuditEvent>, StoreError> {
                 let select = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq = $1");
                 sqlx::query_as::<_, EventRow>(&select)
                     .bind(to_i64(seq))
-                    .fetch_optional(self.pool())
+                    .fetch_optional(self.db.pool())
                     .await?
                     .map(AuditEvent::try_from)
                     .transpose()
             }
 
             async fn next_seq(&self) -> Result<u64, StoreError> {
-                let next: i64 = sqlx::query_scalar(sql::SELECT_NEXT_SEQ)
-                    .fetch_one(self.pool())
-                    .await?;
+                let next: i64 = sqlx::query_scalar(sql::SELECT_NEXT_SEQ).fetch_one(self.db.pool()).await?;
                 Ok(next as u64)
+            }
+
+            async fn chain_head(&self) -> Result<ChainHead, StoreError> {
+                let (next_seq, _, head_hash): (i64, i64, String) =
+                    sqlx::query_as(sql::SELECT_HEAD).fetch_one(self.db.pool()).await?;
+                Ok(ChainHead { tree_size: next_seq as u64, head_hash })
+            }
+
+            async fn merkle_node_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+                let mut connection = self.db.pool().acquire().await?;
+                node_hashes_in(&mut connection, nodes).await
+            }
+
+            async fn insert_checkpoint(&self, checkpoint: NewCheckpoint) -> Result<CheckpointInsert, StoreError> {
+                let inserted = sqlx::query(&format!(
+                    "INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (tree_size) DO NOTHING"
+                ))
+                .bind(to_i64(checkpoint.tree_size))
+                .bind(&checkpoint.root_hash)
+                .bind(&checkpoint.note)
+                .bind(checkpoint.head_seq.map(to_i64))
+                .bind(&checkpoint.head_hash)
+                .bind(checkpoint.at.as_millis())
+                .bind(&checkpoint.reason)
+                .execute(self.db.pool())
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    return Ok(CheckpointInsert::Stored);
+                }
+                let stored_root: String = sqlx::query_scalar("SELECT root_hash FROM checkpoints WHERE tree_size = $1")
+                    .bind(to_i64(checkpoint.tree_size))
+                    .fetch_one(self.db.pool())
+                    .await?;
+                if stored_root == checkpoint.root_hash {
+                    Ok(CheckpointInsert::AlreadyStored)
+                } else {
+                    Ok(CheckpointInsert::Conflicting { stored_root })
+                }
+            }
+
+            async fn latest_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError> {
+                let select = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY tree_size DESC LIMIT 1");
+                Ok(sqlx::query_as::<_, CheckpointRow>(&select).fetch_optional(self.db.pool()).await?.map(Into::into))
+            }
+
+            async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>, StoreError> {
+                let select = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY tree_size");
+                Ok(sqlx::query_as::<_, CheckpointRow>(&select)
+                    .fetch_all(self.db.pool())
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
+            async fn erase_personal_data(
+                &self,
+                subject: &ErasureSubject,
+                audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
+                now: Timestamp,
+            ) -> Result<Vec<u64>, StoreError> {
+                let (condition, value) = match subject {
+                    ErasureSubject::ActorId(id) => ("actor_id = $1", id.clone()),
+                    ErasureSubject::ActorEmail(email) => ("lower(actor_email) = lower($1)", email.clone()),
+                };
+                let mut write = self.db.begin_write().await?;
+                let seqs: Vec<i64> = sqlx::query_scalar(&format!(
+                    "SELECT seq FROM audit_events WHERE {condition} AND personal_salt IS NOT NULL ORDER BY seq"
+                ))
+                .bind(&value)
+                .fetch_all(&mut *write.transaction)
+                .await?;
+                if seqs.is_empty() {
+                    return Ok(vec![]);
+                }
+                sqlx::query($open_erasure_gate).execute(&mut *write.transaction).await?;
+                sqlx::query(&format!(
+                    "UPDATE audit_events SET actor_id = NULL, actor_email = NULL, actor_ip = NULL, \
+                     resource_name = NULL, metadata = NULL, personal_salt = NULL \
+                     WHERE {condition} AND personal_salt IS NOT NULL"
+                ))
+                .bind(&value)
+                .execute(&mut *write.transaction)
+                .await?;
+                if !$close_erasure_gate.is_empty() {
+                    sqlx::query($close_erasure_gate).execute(&mut *write.transaction).await?;
+                }
+                let seqs: Vec<u64> = seqs.into_iter().map(|seq| seq as u64).collect();
+                let event = audit(&seqs);
+                append_in(&mut write.transaction, &[&event], now).await?;
+                write.transaction.commit().await?;
+                Ok(seqs)
             }
 
             async fn create_api_token(
@@ -177,7 +334,7 @@ macro_rules! implement_store {
                 now: Timestamp,
             ) -> Result<ApiToken, StoreError> {
                 let (scope, tenant_slug, source) = scope_columns(&token.scope);
-                let mut write = self.begin_write().await?;
+                let mut write = self.db.begin_write().await?;
                 sqlx::query(sql::INSERT_TOKEN)
                     .bind(&token.id)
                     .bind(&token.name)
@@ -189,7 +346,7 @@ macro_rules! implement_store {
                     .bind(&token.created_by)
                     .execute(&mut *write.transaction)
                     .await?;
-                append_in(&mut write.transaction, vec![audit], now).await?;
+                append_in(&mut write.transaction, &[&audit], now).await?;
                 write.transaction.commit().await?;
                 Ok(ApiToken {
                     id: token.id,
@@ -201,16 +358,10 @@ macro_rules! implement_store {
                 })
             }
 
-            async fn revoke_api_token(
-                &self,
-                id: &str,
-                audit: NewAuditEvent,
-                now: Timestamp,
-            ) -> Result<Option<ApiToken>, StoreError> {
-                let mut write = self.begin_write().await?;
+            async fn revoke_api_token(&self, id: &str, audit: NewAuditEvent, now: Timestamp) -> Result<Option<ApiToken>, StoreError> {
+                let mut write = self.db.begin_write().await?;
                 let update = format!(
-                    "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 \
-                     AND revoked_at_ms IS NULL RETURNING {TOKEN_COLUMNS}"
+                    "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL RETURNING {TOKEN_COLUMNS}"
                 );
                 let Some(row) = sqlx::query_as::<_, TokenRow>(&update)
                     .bind(now.as_millis())
@@ -220,19 +371,16 @@ macro_rules! implement_store {
                 else {
                     return Ok(None);
                 };
-                append_in(&mut write.transaction, vec![audit], now).await?;
+                append_in(&mut write.transaction, &[&audit], now).await?;
                 write.transaction.commit().await?;
                 ApiToken::try_from(row).map(Some)
             }
 
             async fn find_active_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
-                let select = format!(
-                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 \
-                     AND revoked_at_ms IS NULL"
-                );
+                let select = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL");
                 sqlx::query_as::<_, TokenRow>(&select)
                     .bind(hash.as_str())
-                    .fetch_optional(self.pool())
+                    .fetch_optional(self.db.pool())
                     .await?
                     .map(ApiToken::try_from)
                     .transpose()
@@ -241,7 +389,7 @@ macro_rules! implement_store {
             async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
                 let select = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at_ms, id");
                 sqlx::query_as::<_, TokenRow>(&select)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.db.pool())
                     .await?
                     .into_iter()
                     .map(ApiToken::try_from)
@@ -255,7 +403,7 @@ macro_rules! implement_store {
                 now: Timestamp,
             ) -> Result<User, StoreError> {
                 // Fast path, no write: a known user whose profile is unchanged and was seen lately.
-                let mut connection = self.pool().acquire().await?;
+                let mut connection = self.db.pool().acquire().await?;
                 let known = find_user_in(&mut connection, &sighting.issuer, &sighting.subject).await?;
                 drop(connection);
                 if let Some(user) = &known {
@@ -267,7 +415,7 @@ macro_rules! implement_store {
                     }
                 }
                 let groups = groups_json(&sighting.groups);
-                let mut write = self.begin_write().await?;
+                let mut write = self.db.begin_write().await?;
                 let inserted = sqlx::query(sql::INSERT_USER)
                     .bind(&sighting.new_user_id)
                     .bind(&sighting.issuer)
@@ -280,7 +428,7 @@ macro_rules! implement_store {
                     .await?
                     .rows_affected();
                 if inserted == 1 {
-                    append_in(&mut write.transaction, vec![audit_if_created], now).await?;
+                    append_in(&mut write.transaction, &[&audit_if_created], now).await?;
                 } else {
                     let existing = find_user_in(&mut write.transaction, &sighting.issuer, &sighting.subject)
                         .await?
@@ -306,7 +454,7 @@ macro_rules! implement_store {
                     format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1) ORDER BY created_at_ms");
                 sqlx::query_as::<_, UserRow>(&select)
                     .bind(email)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.db.pool())
                     .await?
                     .into_iter()
                     .map(User::try_from)
@@ -320,7 +468,7 @@ macro_rules! implement_store {
                 audit: NewAuditEvent,
                 now: Timestamp,
             ) -> Result<Option<User>, StoreError> {
-                let mut write = self.begin_write().await?;
+                let mut write = self.db.begin_write().await?;
                 let update = format!("UPDATE users SET platform_admin = $1 WHERE id = $2 RETURNING {USER_COLUMNS}");
                 let Some(row) = sqlx::query_as::<_, UserRow>(&update)
                     .bind(platform_admin)
@@ -330,7 +478,7 @@ macro_rules! implement_store {
                 else {
                     return Ok(None);
                 };
-                append_in(&mut write.transaction, vec![audit], now).await?;
+                append_in(&mut write.transaction, &[&audit], now).await?;
                 write.transaction.commit().await?;
                 User::try_from(row).map(Some)
             }

@@ -3,19 +3,26 @@
 //! process's writers queue instead of spinning on SQLite's busy handler) and `BEGIN IMMEDIATE`
 //! (so another process on the same file, such as `dezky token create`, takes turns with us).
 
+use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-pub(crate) struct SqliteStore {
+pub(crate) struct SqliteDb {
     pool: SqlitePool,
     write_lock: Mutex<()>,
+}
+
+pub(crate) struct SqliteStore {
+    db: Arc<SqliteDb>,
+    sequencer: Sequencer,
 }
 
 pub(crate) struct SqliteWrite<'a> {
@@ -25,6 +32,16 @@ pub(crate) struct SqliteWrite<'a> {
 
 impl SqliteStore {
     pub(crate) async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let db = Arc::new(SqliteDb::open(url).await?);
+        Ok(SqliteStore {
+            sequencer: Sequencer::start(db.clone()),
+            db,
+        })
+    }
+}
+
+impl SqliteDb {
+    async fn open(url: &str) -> Result<SqliteDb, StoreError> {
         let unavailable = |reason: String| StoreError::Unavailable {
             url: redact_url(url),
             reason,
@@ -50,7 +67,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(SqliteStore {
+        Ok(SqliteDb {
             pool,
             write_lock: Mutex::new(()),
         })
@@ -79,4 +96,12 @@ impl SqliteStore {
     }
 }
 
-implement_store!(SqliteStore, Sqlite, filter_sql::Dialect::Sqlite, "");
+implement_store!(
+    SqliteStore,
+    SqliteDb,
+    Sqlite,
+    filter_sql::Dialect::Sqlite,
+    "",
+    "INSERT INTO erasure_gate (open) VALUES (1)",
+    "DELETE FROM erasure_gate"
+);

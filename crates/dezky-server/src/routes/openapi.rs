@@ -53,8 +53,18 @@ pub struct AuditEventDoc {
     external_id: Option<String>,
     #[schema(value_type = Object)]
     metadata: serde_json::Value,
+    /// Lowercase hex SHA-256 of the previous event's `hash` (zeros for seq 0).
     prev_hash: Option<String>,
+    /// SHA-256(prevHash ‖ leafHash).
     hash: Option<String>,
+    /// RFC 9162 leaf hash: SHA-256(0x00 ‖ canonical header ‖ personalCommitment).
+    leaf_hash: Option<String>,
+    /// SHA-256(personalSalt ‖ canonical personal fields).
+    personal_commitment: Option<String>,
+    /// Null once erased.
+    personal_salt: Option<String>,
+    /// The personal fields were erased (they read back as null).
+    erased: bool,
 }
 
 #[allow(dead_code)]

@@ -17,9 +17,13 @@ CREATE TABLE audit_events (
     partner_slug   TEXT,
     source         TEXT NOT NULL,
     external_id    TEXT,
-    metadata       TEXT NOT NULL,
-    prev_hash      TEXT,
-    hash           TEXT
+    metadata       TEXT,  -- NULL once erased
+    -- Tamper evidence (see dezky-chain's leaf module): lowercase hex SHA-256 values.
+    prev_hash           TEXT NOT NULL,
+    hash                TEXT NOT NULL,
+    leaf_hash           TEXT NOT NULL,
+    personal_commitment TEXT NOT NULL,
+    personal_salt       TEXT  -- NULL once erased
 );
 
 -- NULL external ids never collide: only events that carry one are deduplicated.
@@ -32,7 +36,24 @@ CREATE INDEX audit_events_actor_email ON audit_events (lower(actor_email), seq);
 CREATE INDEX audit_events_source ON audit_events (source, seq);
 CREATE INDEX audit_events_outcome ON audit_events (outcome, seq);
 
+-- The one permitted change is erasure: it nulls the personal fields and the salt, touches
+-- nothing else, and only while the store's erasure method holds this gate open inside its
+-- transaction. (The verifier still reports any erasure no audit.erased event accounts for.)
+CREATE TABLE erasure_gate (open INTEGER NOT NULL);
+
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+WHEN NOT (
+    EXISTS (SELECT 1 FROM erasure_gate)
+    AND new.actor_id IS NULL AND new.actor_email IS NULL AND new.actor_ip IS NULL
+    AND new.resource_name IS NULL AND new.metadata IS NULL AND new.personal_salt IS NULL
+    AND new.seq IS old.seq AND new.at_ms IS old.at_ms AND new.recorded_at_ms IS old.recorded_at_ms
+    AND new.actor_type IS old.actor_type AND new.action IS old.action AND new.outcome IS old.outcome
+    AND new.resource_type IS old.resource_type AND new.resource_id IS old.resource_id
+    AND new.tenant_slug IS old.tenant_slug AND new.partner_slug IS old.partner_slug
+    AND new.source IS old.source AND new.external_id IS old.external_id
+    AND new.prev_hash IS old.prev_hash AND new.hash IS old.hash AND new.leaf_hash IS old.leaf_hash
+    AND new.personal_commitment IS old.personal_commitment
+)
 BEGIN
     SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE rejected');
 END;
@@ -55,14 +76,46 @@ BEGIN
     VALUES (new.seq, new.action, new.resource_name, new.actor_email, new.tenant_slug);
 END;
 
+-- Erasure must reach the text index too, or erased e-mails would stay searchable.
+CREATE TRIGGER audit_events_text_update AFTER UPDATE ON audit_events
+BEGIN
+    INSERT INTO audit_events_text (audit_events_text, rowid, action, resource_name, actor_email, tenant_slug)
+    VALUES ('delete', old.seq, old.action, old.resource_name, old.actor_email, old.tenant_slug);
+    INSERT INTO audit_events_text (rowid, action, resource_name, actor_email, tenant_slug)
+    VALUES (new.seq, new.action, new.resource_name, new.actor_email, new.tenant_slug);
+END;
+
 -- One row: the next seq to assign and the newest recordedAt, read and written inside every
 -- append transaction (which holds SQLite's single write lock), so seq stays gapless.
 CREATE TABLE chain_head (
     id                  INTEGER PRIMARY KEY CHECK (id = 1),
     next_seq            INTEGER NOT NULL,
-    last_recorded_at_ms INTEGER NOT NULL
+    last_recorded_at_ms INTEGER NOT NULL,
+    head_hash           TEXT NOT NULL
 );
-INSERT INTO chain_head (id, next_seq, last_recorded_at_ms) VALUES (1, 0, 0);
+INSERT INTO chain_head (id, next_seq, last_recorded_at_ms, head_hash)
+VALUES (1, 0, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- The Merkle tree's perfect subtrees of level >= 1 (level 0 is audit_events.leaf_hash):
+-- about one row per event, written as the subtrees complete, so proofs need O(log n) reads.
+CREATE TABLE merkle_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  TEXT NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+-- Signed checkpoints (C2SP signed notes). One per tree size: a second, different root for the
+-- same size (equivocation) is refused by the primary key.
+CREATE TABLE checkpoints (
+    tree_size INTEGER PRIMARY KEY,
+    root_hash TEXT NOT NULL,
+    note      TEXT NOT NULL,
+    head_seq  INTEGER,
+    head_hash TEXT NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    reason    TEXT NOT NULL
+);
 
 CREATE TABLE api_tokens (
     id            TEXT PRIMARY KEY,
@@ -89,3 +142,20 @@ CREATE TABLE users (
     UNIQUE (issuer, subject)
 );
 CREATE INDEX users_email ON users (lower(email));
+
+CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
+BEGIN
+    SELECT RAISE(ABORT, 'merkle_nodes is append-only: UPDATE rejected');
+END;
+CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
+BEGIN
+    SELECT RAISE(ABORT, 'merkle_nodes is append-only: DELETE rejected');
+END;
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'checkpoints is append-only: UPDATE rejected');
+END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'checkpoints is append-only: DELETE rejected');
+END;

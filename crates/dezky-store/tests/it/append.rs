@@ -27,7 +27,14 @@ async fn seq_starts_at_zero_and_has_no_gaps(db: TestDatabase) {
     assert_eq!(stored.action.as_str(), "tenant.updated");
     assert_eq!(stored.at, Timestamp::from_millis(2));
     assert_eq!(stored.recorded_at, Timestamp::from_millis(10));
-    assert_eq!(stored.prev_hash, None);
+    let first = store.get_event(0).await.unwrap().unwrap();
+    assert_eq!(
+        first.prev_hash.as_deref(),
+        Some("0000000000000000000000000000000000000000000000000000000000000000")
+    );
+    assert_eq!(stored.prev_hash, first.hash, "each event chains to the one before");
+    assert!(!stored.erased);
+    assert_eq!(stored.personal_salt.as_ref().map(String::len), Some(64));
     assert!(store.get_event(3).await.unwrap().is_none());
 }
 

@@ -1,0 +1,238 @@
+//! What one event commits to: leaf format version 1, and the hash chain over leaves.
+//!
+//! ```text
+//! personal   = canonical({actorEmail, actorId, actorIp, metadata, resourceName})
+//! commitment = SHA-256(salt ‖ personal)                       salt: 32 random bytes per event
+//! header     = canonical({action, actorType, at, externalId, outcome, partnerSlug,
+//!                         recordedAt, resourceId, resourceType, seq, source, tenantSlug, v: 1})
+//! leaf       = SHA-256(0x00 ‖ header ‖ commitment)            RFC 9162 leaf hash
+//! hash       = SHA-256(prevHash ‖ leaf)                       prevHash of seq 0: 32 zero bytes
+//! ```
+//!
+//! Times are integer milliseconds since the epoch; absent optional fields are `null`. Personal
+//! data is committed through a salted hash, so erasing it (deleting the fields and the salt)
+//! keeps the commitment, the leaf, the chain and every proof valid, while the salt stops anyone
+//! from confirming a guessed e-mail address against the commitment.
+
+use crate::canonical;
+use crate::merkle::{Hash, hash_leaf};
+use dezky_core::{AuditEvent, NewAuditEvent, Timestamp};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+pub const LEAF_VERSION: u64 = 1;
+pub const GENESIS_PREV_HASH: Hash = [0; 32];
+
+/// The fields hashed directly into the leaf.
+#[derive(Clone, Copy, Debug)]
+pub struct LeafHeader<'a> {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub actor_type: &'a str,
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub resource_type: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+    pub tenant_slug: Option<&'a str>,
+    pub partner_slug: Option<&'a str>,
+    pub source: &'a str,
+    pub external_id: Option<&'a str>,
+}
+
+/// The personal fields, committed through a salted hash.
+#[derive(Clone, Copy, Debug)]
+pub struct PersonalFields<'a> {
+    pub actor_id: Option<&'a str>,
+    pub actor_email: Option<&'a str>,
+    pub actor_ip: Option<&'a str>,
+    pub resource_name: Option<&'a str>,
+    pub metadata: &'a Map<String, Value>,
+}
+
+impl<'a> LeafHeader<'a> {
+    pub fn of_new(event: &'a NewAuditEvent, seq: u64, recorded_at: Timestamp) -> LeafHeader<'a> {
+        LeafHeader {
+            seq,
+            at: event.at,
+            recorded_at,
+            actor_type: event.actor_type.as_str(),
+            action: event.action.as_str(),
+            outcome: event.outcome.as_str(),
+            resource_type: event.resource_type.as_deref(),
+            resource_id: event.resource_id.as_deref(),
+            tenant_slug: event.tenant_slug.as_ref().map(|slug| slug.as_str()),
+            partner_slug: event.partner_slug.as_ref().map(|slug| slug.as_str()),
+            source: event.source.as_str(),
+            external_id: event.external_id.as_deref(),
+        }
+    }
+
+    pub fn of_stored(event: &'a AuditEvent) -> LeafHeader<'a> {
+        LeafHeader {
+            seq: event.seq,
+            at: event.at,
+            recorded_at: event.recorded_at,
+            actor_type: event.actor_type.as_str(),
+            action: event.action.as_str(),
+            outcome: event.outcome.as_str(),
+            resource_type: event.resource_type.as_deref(),
+            resource_id: event.resource_id.as_deref(),
+            tenant_slug: event.tenant_slug.as_ref().map(|slug| slug.as_str()),
+            partner_slug: event.partner_slug.as_ref().map(|slug| slug.as_str()),
+            source: event.source.as_str(),
+            external_id: event.external_id.as_deref(),
+        }
+    }
+
+    pub fn canonical(&self) -> String {
+        canonical::to_canonical_string(&json!({
+            "v": LEAF_VERSION,
+            "seq": self.seq,
+            "at": self.at.as_millis(),
+            "recordedAt": self.recorded_at.as_millis(),
+            "actorType": self.actor_type,
+            "action": self.action,
+            "outcome": self.outcome,
+            "resourceType": self.resource_type,
+            "resourceId": self.resource_id,
+            "tenantSlug": self.tenant_slug,
+            "partnerSlug": self.partner_slug,
+            "source": self.source,
+            "externalId": self.external_id,
+        }))
+    }
+}
+
+impl<'a> PersonalFields<'a> {
+    pub fn of_new(event: &'a NewAuditEvent) -> PersonalFields<'a> {
+        PersonalFields {
+            actor_id: event.actor_id.as_deref(),
+            actor_email: event.actor_email.as_deref(),
+            actor_ip: event.actor_ip.as_deref(),
+            resource_name: event.resource_name.as_deref(),
+            metadata: &event.metadata,
+        }
+    }
+
+    pub fn of_stored(event: &'a AuditEvent) -> PersonalFields<'a> {
+        PersonalFields {
+            actor_id: event.actor_id.as_deref(),
+            actor_email: event.actor_email.as_deref(),
+            actor_ip: event.actor_ip.as_deref(),
+            resource_name: event.resource_name.as_deref(),
+            metadata: &event.metadata,
+        }
+    }
+
+    pub fn canonical(&self) -> String {
+        let mut out = String::with_capacity(128);
+        out.push_str("{\"actorEmail\":");
+        canonical::write_value(&mut out, &json!(self.actor_email));
+        out.push_str(",\"actorId\":");
+        canonical::write_value(&mut out, &json!(self.actor_id));
+        out.push_str(",\"actorIp\":");
+        canonical::write_value(&mut out, &json!(self.actor_ip));
+        out.push_str(",\"metadata\":");
+        canonical::write_object(&mut out, self.metadata);
+        out.push_str(",\"resourceName\":");
+        canonical::write_value(&mut out, &json!(self.resource_name));
+        out.push('}');
+        out
+    }
+}
+
+pub fn personal_commitment(salt: &[u8; 32], personal: &PersonalFields<'_>) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(personal.canonical().as_bytes());
+    hasher.finalize().into()
+}
+
+pub fn leaf_hash(header: &LeafHeader<'_>, commitment: &Hash) -> Hash {
+    let mut data = header.canonical().into_bytes();
+    data.extend_from_slice(commitment);
+    hash_leaf(&data)
+}
+
+pub fn chain_hash(prev_hash: &Hash, leaf: &Hash) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash);
+    hasher.update(leaf);
+    hasher.finalize().into()
+}
+
+/// Parses a lowercase-hex SHA-256 value.
+pub fn parse_hash(text: &str) -> Option<Hash> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(text, &mut hash).ok()?;
+    Some(hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dezky_core::{Action, ActorType, Outcome, Slug, Source};
+
+    fn sample() -> NewAuditEvent {
+        let mut event = NewAuditEvent::new(
+            Timestamp::from_millis(1_773_480_413_007),
+            ActorType::User,
+            Action::parse("tenant.created").unwrap(),
+            Source::platform(),
+        );
+        event.actor_email = Some("admin@dezky.example".into());
+        event.tenant_slug = Some(Slug::parse("acme").unwrap());
+        event.metadata.insert("plan".into(), json!("business"));
+        event
+    }
+
+    #[test]
+    fn header_canonical_form_is_sorted_and_versioned() {
+        let event = sample();
+        let header = LeafHeader::of_new(&event, 7, Timestamp::from_millis(1_773_480_414_000));
+        assert_eq!(
+            header.canonical(),
+            r#"{"action":"tenant.created","actorType":"user","at":1773480413007,"externalId":null,"outcome":"success","partnerSlug":null,"recordedAt":1773480414000,"resourceId":null,"resourceType":null,"seq":7,"source":"platform","tenantSlug":"acme","v":1}"#
+        );
+    }
+
+    #[test]
+    fn personal_canonical_form_matches_the_generic_canonicaliser() {
+        let event = sample();
+        let personal = PersonalFields::of_new(&event);
+        let generic = canonical::to_canonical_string(&json!({
+            "actorId": null, "actorEmail": "admin@dezky.example", "actorIp": null,
+            "resourceName": null, "metadata": { "plan": "business" },
+        }));
+        assert_eq!(personal.canonical(), generic);
+    }
+
+    #[test]
+    fn every_committed_field_changes_the_leaf() {
+        let base = sample();
+        let salt = [9u8; 32];
+        let leaf_of = |event: &NewAuditEvent, outcome_override: Option<Outcome>| {
+            let mut event = event.clone();
+            if let Some(outcome) = outcome_override {
+                event.outcome = outcome;
+            }
+            let header = LeafHeader::of_new(&event, 1, Timestamp::from_millis(5));
+            leaf_hash(&header, &personal_commitment(&salt, &PersonalFields::of_new(&event)))
+        };
+        let original = leaf_of(&base, None);
+        assert_ne!(original, leaf_of(&base, Some(Outcome::Denied)));
+        let mut changed = base.clone();
+        changed.actor_email = Some("someone@else.example".into());
+        assert_ne!(original, leaf_of(&changed, None));
+        let mut changed = base.clone();
+        changed.metadata.insert("plan".into(), json!("free"));
+        assert_ne!(original, leaf_of(&changed, None));
+        let mut changed = base.clone();
+        changed.resource_id = Some("x".into());
+        assert_ne!(original, leaf_of(&changed, None));
+        // Another salt: same data, different commitment (guessing needs the salt).
+        let other = personal_commitment(&[8u8; 32], &PersonalFields::of_new(&base));
+        assert_ne!(other, personal_commitment(&salt, &PersonalFields::of_new(&base)));
+    }
+}

@@ -1,0 +1,316 @@
+//! Streaming verification of a whole log: every event, the chain, and every checkpoint.
+//!
+//! The caller feeds events in `seq` order and gets a report of *every* break, not just the
+//! first. Memory stays constant in the number of events (a Merkle frontier of O(log n) hashes,
+//! plus the seqs of erased events, which are few).
+
+use crate::checkpoint::{NoteVerifier, verify_checkpoint, verify_checkpoint_hmac};
+use crate::leaf::{
+    GENESIS_PREV_HASH, LeafHeader, PersonalFields, chain_hash, leaf_hash, parse_hash, personal_commitment,
+};
+use crate::merkle::{Frontier, Hash};
+use dezky_core::AuditEvent;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The action of the event that records an erasure; its metadata lists the erased seqs.
+pub const ERASURE_ACTION: &str = "audit.erased";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakKind {
+    /// The row's content no longer hashes to its stored leaf/hash: changed in place.
+    EventHashMismatch,
+    /// The row's prevHash is not the previous row's hash: a row was inserted or deleted.
+    EventPrevHashMismatch,
+    /// A seq is missing or out of order.
+    SeqGap,
+    /// A checkpoint's signature does not verify with the log's key.
+    CheckpointSignatureMismatch,
+    /// A signed root disagrees with the tree recomputed from the events (or the stored root).
+    CheckpointRootMismatch,
+    /// Personal data was erased without an `audit.erased` event that accounts for it.
+    UnrecordedErasure,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Break {
+    pub kind: BreakKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub ok: bool,
+    pub verified_events: u64,
+    pub checkpoints_verified: u64,
+    pub head_seq: Option<u64>,
+    pub breaks: Vec<Break>,
+}
+
+/// One stored event with the evidence stored beside it.
+#[derive(Clone, Copy, Debug)]
+pub struct EventEvidence<'a> {
+    pub event: &'a AuditEvent,
+    /// The salt of the personal commitment; `None` once the event's personal data was erased.
+    pub salt: Option<&'a Hash>,
+    pub commitment: &'a Hash,
+    pub leaf_hash: &'a Hash,
+}
+
+/// A stored checkpoint: its row values and the signed note.
+#[derive(Clone, Debug)]
+pub struct StoredCheckpoint {
+    pub tree_size: u64,
+    pub root_hash: Hash,
+    pub note: String,
+}
+
+/// The keys checkpoints are checked against.
+pub struct CheckpointKeys<'a> {
+    pub verifier: &'a NoteVerifier,
+    /// The HMAC key name and secret, when the log also signs with AUDIT_SIGNING_KEY.
+    pub hmac: Option<(&'a str, &'a [u8])>,
+}
+
+pub struct Verifier<'a> {
+    keys: Option<CheckpointKeys<'a>>,
+    checkpoints: std::vec::IntoIter<StoredCheckpoint>,
+    next_checkpoint: Option<StoredCheckpoint>,
+    expected_seq: u64,
+    prev_hash: Hash,
+    frontier: Frontier,
+    verified_events: u64,
+    checkpoints_verified: u64,
+    head_seq: Option<u64>,
+    erased: BTreeSet<u64>,
+    accounted: Vec<(u64, u64)>,
+    breaks: Vec<Break>,
+}
+
+fn hex_of(hash: &Hash) -> String {
+    hex::encode(hash)
+}
+
+fn event_break(kind: BreakKind, seq: u64, expected: String, actual: String) -> Break {
+    Break {
+        kind,
+        seq: Some(seq),
+        tree_size: None,
+        expected: Some(expected),
+        actual: Some(actual),
+    }
+}
+
+impl<'a> Verifier<'a> {
+    /// `checkpoints` in any order; without keys, checkpoints are checked for their roots only.
+    pub fn new(mut checkpoints: Vec<StoredCheckpoint>, keys: Option<CheckpointKeys<'a>>) -> Verifier<'a> {
+        checkpoints.sort_by_key(|checkpoint| checkpoint.tree_size);
+        let mut checkpoints = checkpoints.into_iter();
+        let next_checkpoint = checkpoints.next();
+        let mut verifier = Verifier {
+            keys,
+            checkpoints,
+            next_checkpoint,
+            expected_seq: 0,
+            prev_hash: GENESIS_PREV_HASH,
+            frontier: Frontier::empty(),
+            verified_events: 0,
+            checkpoints_verified: 0,
+            head_seq: None,
+            erased: BTreeSet::new(),
+            accounted: vec![],
+            breaks: vec![],
+        };
+        verifier.check_due_checkpoints();
+        verifier
+    }
+
+    pub fn push(&mut self, evidence: EventEvidence<'_>) {
+        let event = evidence.event;
+        if event.seq != self.expected_seq {
+            self.breaks.push(event_break(
+                BreakKind::SeqGap,
+                event.seq,
+                self.expected_seq.to_string(),
+                event.seq.to_string(),
+            ));
+        }
+        self.expected_seq = event.seq + 1;
+        self.head_seq = Some(event.seq);
+        self.verified_events += 1;
+
+        let commitment = match evidence.salt {
+            Some(salt) => personal_commitment(salt, &PersonalFields::of_stored(event)),
+            None => {
+                self.erased.insert(event.seq);
+                *evidence.commitment
+            }
+        };
+        let leaf = leaf_hash(&LeafHeader::of_stored(event), &commitment);
+        let stored_prev = event.prev_hash.as_deref().and_then(parse_hash);
+        let stored_hash = event.hash.as_deref().and_then(parse_hash);
+        if stored_prev != Some(self.prev_hash) {
+            self.breaks.push(event_break(
+                BreakKind::EventPrevHashMismatch,
+                event.seq,
+                hex_of(&self.prev_hash),
+                event.prev_hash.clone().unwrap_or_default(),
+            ));
+        }
+        // Recompute from the row's own prevHash, so one inserted or deleted row is one break
+        // (the prev-hash mismatch above) rather than a mismatch on every later row.
+        let recomputed = chain_hash(&stored_prev.unwrap_or(self.prev_hash), &leaf);
+        if Some(recomputed) != stored_hash || commitment != *evidence.commitment || leaf != *evidence.leaf_hash {
+            self.breaks.push(event_break(
+                BreakKind::EventHashMismatch,
+                event.seq,
+                event.hash.clone().unwrap_or_default(),
+                hex_of(&recomputed),
+            ));
+        }
+        self.prev_hash = stored_hash.unwrap_or(recomputed);
+        if event.action.as_str() == ERASURE_ACTION && event.source.as_str() == "platform" {
+            self.accounted.extend(erased_ranges(&event.metadata));
+        }
+        // The tree is rebuilt from what the rows say now, so a checkpoint signed over the
+        // original rows no longer matches after any change.
+        self.frontier.push(leaf);
+        self.check_due_checkpoints();
+    }
+
+    fn check_due_checkpoints(&mut self) {
+        while let Some(checkpoint) = self.next_checkpoint.take() {
+            if checkpoint.tree_size > self.frontier.size() {
+                self.next_checkpoint = Some(checkpoint);
+                return;
+            }
+            if checkpoint.tree_size == self.frontier.size() {
+                let root = self.frontier.root();
+                self.check_checkpoint(&checkpoint, &root);
+            }
+            // A checkpoint smaller than the current size was skipped only if the log had a
+            // gap; that gap is already reported as a seq break.
+            self.next_checkpoint = self.checkpoints.next();
+        }
+    }
+
+    fn check_checkpoint(&mut self, checkpoint: &StoredCheckpoint, recomputed_root: &Hash) {
+        let tree_size = Some(checkpoint.tree_size);
+        let checkpoint_break = |kind, expected: String, actual: String| Break {
+            kind,
+            seq: None,
+            tree_size,
+            expected: Some(expected),
+            actual: Some(actual),
+        };
+        self.checkpoints_verified += 1;
+        if checkpoint.root_hash != *recomputed_root {
+            self.breaks.push(checkpoint_break(
+                BreakKind::CheckpointRootMismatch,
+                hex_of(recomputed_root),
+                hex_of(&checkpoint.root_hash),
+            ));
+        }
+        let Some(keys) = &self.keys else { return };
+        match verify_checkpoint(&checkpoint.note, keys.verifier) {
+            Err(error) => self.breaks.push(checkpoint_break(
+                BreakKind::CheckpointSignatureMismatch,
+                format!("a valid signature by {}", keys.verifier.to_vkey()),
+                error.to_string(),
+            )),
+            Ok(signed) => {
+                if signed.tree_size != checkpoint.tree_size || signed.root_hash != *recomputed_root {
+                    self.breaks.push(checkpoint_break(
+                        BreakKind::CheckpointRootMismatch,
+                        hex_of(recomputed_root),
+                        hex_of(&signed.root_hash),
+                    ));
+                }
+            }
+        }
+        if let Some((name, secret)) = keys.hmac
+            && let Err(error) = verify_checkpoint_hmac(&checkpoint.note, name, secret)
+        {
+            self.breaks.push(checkpoint_break(
+                BreakKind::CheckpointSignatureMismatch,
+                format!("a valid HMAC line by {name}"),
+                error.to_string(),
+            ));
+        }
+    }
+
+    pub fn finish(mut self) -> Report {
+        // Checkpoints beyond the end of the log: the log was truncated after they were signed.
+        let size = self.frontier.size();
+        for checkpoint in self.next_checkpoint.take().into_iter().chain(self.checkpoints.by_ref()) {
+            self.breaks.push(Break {
+                kind: BreakKind::CheckpointRootMismatch,
+                seq: None,
+                tree_size: Some(checkpoint.tree_size),
+                expected: Some(format!("a log of at least {} events", checkpoint.tree_size)),
+                actual: Some(format!("{size} events")),
+            });
+        }
+        for seq in &self.erased {
+            if !self.accounted.iter().any(|(first, last)| first <= seq && seq <= last) {
+                self.breaks.push(Break {
+                    kind: BreakKind::UnrecordedErasure,
+                    seq: Some(*seq),
+                    tree_size: None,
+                    expected: Some(format!("an {ERASURE_ACTION} event listing seq {seq}")),
+                    actual: Some("none".to_owned()),
+                });
+            }
+        }
+        self.breaks
+            .sort_by_key(|b| (b.seq.or(b.tree_size).unwrap_or(0), b.kind as u8));
+        Report {
+            ok: self.breaks.is_empty(),
+            verified_events: self.verified_events,
+            checkpoints_verified: self.checkpoints_verified,
+            head_seq: self.head_seq,
+            breaks: self.breaks,
+        }
+    }
+
+    /// The root of the tree over every event pushed so far.
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+}
+
+/// `metadata.erasedSeqs` of an erasure event: inclusive `[first, last]` ranges.
+pub fn erased_ranges(metadata: &serde_json::Map<String, serde_json::Value>) -> Vec<(u64, u64)> {
+    metadata
+        .get("erasedSeqs")
+        .and_then(|value| value.as_array())
+        .map(|ranges| {
+            ranges
+                .iter()
+                .filter_map(|range| Some((range.get(0)?.as_u64()?, range.get(1)?.as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Compresses sorted seqs into inclusive ranges for `erasedSeqs`.
+pub fn to_ranges(sorted_seqs: &[u64]) -> Vec<(u64, u64)> {
+    let mut ranges: Vec<(u64, u64)> = vec![];
+    for &seq in sorted_seqs {
+        match ranges.last_mut() {
+            Some((_, last)) if *last + 1 == seq => *last = seq,
+            _ => ranges.push((seq, seq)),
+        }
+    }
+    ranges
+}

@@ -1,0 +1,100 @@
+//! Group commit: concurrent appends are gathered into one transaction.
+//!
+//! Every `append_events` call hands its batch to one task per store. The task takes whatever
+//! is waiting (up to `MAX_GROUP_EVENTS`), appends it all in one transaction — one lock of the
+//! chain head, one fsync — and then answers every caller. A caller is answered only after the
+//! commit, so an acknowledged event is durable. If a combined transaction fails, each request is
+//! retried on its own, so one caller's failure never fails another's events.
+
+use crate::error::StoreError;
+use crate::records::AppendReceipt;
+use async_trait::async_trait;
+use dezky_core::{NewAuditEvent, Timestamp};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) const MAX_GROUP_EVENTS: usize = 10_000;
+
+#[async_trait]
+pub(crate) trait GroupWriter: Send + Sync + 'static {
+    /// Appends the events in one transaction.
+    async fn write_group(&self, events: &[&NewAuditEvent], now: Timestamp) -> Result<AppendReceipt, StoreError>;
+}
+
+struct Request {
+    events: Vec<NewAuditEvent>,
+    now: Timestamp,
+    reply: oneshot::Sender<Result<AppendReceipt, StoreError>>,
+}
+
+pub(crate) struct Sequencer {
+    sender: mpsc::Sender<Request>,
+}
+
+impl Sequencer {
+    pub(crate) fn start(writer: Arc<dyn GroupWriter>) -> Sequencer {
+        let (sender, mut receiver) = mpsc::channel::<Request>(4_096);
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut count = first.events.len();
+                let mut group = vec![first];
+                while count < MAX_GROUP_EVENTS {
+                    match receiver.try_recv() {
+                        Ok(request) => {
+                            count += request.events.len();
+                            group.push(request);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                commit_group(writer.as_ref(), group).await;
+            }
+        });
+        Sequencer { sender }
+    }
+
+    pub(crate) async fn append(&self, events: Vec<NewAuditEvent>, now: Timestamp) -> Result<AppendReceipt, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Request { events, now, reply })
+            .await
+            .map_err(|_| StoreError::Conflict("the sequencer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Conflict("the sequencer dropped the request".into()))?
+    }
+}
+
+async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
+    if group.len() == 1 {
+        let request = group.into_iter().next().expect("one request");
+        let events: Vec<&NewAuditEvent> = request.events.iter().collect();
+        let result = writer.write_group(&events, request.now).await;
+        let _ = request.reply.send(result);
+        return;
+    }
+    let now = group
+        .iter()
+        .map(|request| request.now)
+        .max()
+        .unwrap_or(Timestamp::from_millis(0));
+    let all: Vec<&NewAuditEvent> = group.iter().flat_map(|request| request.events.iter()).collect();
+    let combined = writer.write_group(&all, now).await;
+    drop(all);
+    match combined {
+        Ok(receipt) => {
+            let mut outcomes = receipt.outcomes.into_iter();
+            for request in group {
+                let mine = outcomes.by_ref().take(request.events.len()).collect();
+                let _ = request.reply.send(Ok(AppendReceipt { outcomes: mine }));
+            }
+        }
+        Err(_) => {
+            for request in group {
+                let events: Vec<&NewAuditEvent> = request.events.iter().collect();
+                let result = writer.write_group(&events, request.now).await;
+                let _ = request.reply.send(result);
+            }
+        }
+    }
+}
