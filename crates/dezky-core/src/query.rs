@@ -48,6 +48,8 @@ pub struct RawAuditQuery {
     pub q: Option<String>,
     pub limit: Option<String>,
     pub format: Option<String>,
+    /// Export only: `asc` exports the whole log oldest first, for offline verification.
+    pub order: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,6 +229,9 @@ impl AuditQuery {
         };
         if purpose == QueryPurpose::Page && raw.format.is_some() {
             return Err(query_error("format", "only the export endpoint takes a format"));
+        }
+        if purpose == QueryPurpose::Page && raw.order.is_some() {
+            return Err(query_error("order", "only the export endpoint takes an order"));
         }
         Ok(AuditQuery {
             since,
@@ -418,6 +423,7 @@ mod tests {
             q: Some("login".into()),
             limit: Some("10".into()),
             format: None,
+            order: None,
         };
         let query = page(raw).unwrap();
         assert_eq!(query.before, Some(Cursor(42)));

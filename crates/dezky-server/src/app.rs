@@ -2,6 +2,8 @@
 
 use crate::audit::AuditService;
 use crate::auth::oidc::OidcVerifier;
+use crate::checkpoints::Checkpointer;
+use crate::signing::AuditSigner;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -28,14 +30,22 @@ pub struct AppState {
     pub oidc: Option<Arc<OidcVerifier>>,
     pub operator_audience: String,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    pub checkpointer: Arc<Checkpointer>,
 }
 
 impl AppState {
     /// Wires the state from configuration. `jwks_min_refresh` bounds how often an unknown key id
     /// may trigger a JWKS fetch (tests use zero to exercise rotation without waiting).
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: &Config, jwks_min_refresh: Duration) -> AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        signer: Arc<AuditSigner>,
+        config: &Config,
+        jwks_min_refresh: Duration,
+    ) -> AppState {
         let metrics = Arc::new(Metrics::default());
         AppState {
+            checkpointer: Arc::new(Checkpointer::new(store.clone(), signer, clock.clone())),
             audit: AuditService::new(store.clone(), clock.clone(), metrics.clone()),
             store,
             clock,
@@ -73,6 +83,13 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
     let api = Router::new()
         .route("/audit", get(routes::audit::list_events))
         .route("/audit/export", get(routes::export::export_events))
+        .route("/audit/verify", get(routes::proofs::verify))
+        .route("/audit/proof/inclusion", get(routes::proofs::inclusion))
+        .route("/audit/proof/consistency", get(routes::proofs::consistency))
+        .route("/audit/checkpoint", post(routes::checkpoint::force))
+        .route("/audit/checkpoint/latest", get(routes::checkpoint::latest))
+        .route("/audit/checkpoint/key", get(routes::checkpoint::key))
+        .route("/audit/erasure", post(routes::erasure::erase))
         .route("/audit/{seq}", get(routes::audit::get_event))
         .route("/tenants/{slug}/audit", get(routes::audit::list_tenant_events))
         .route(

@@ -4,6 +4,7 @@
 //! the process environment. Every error names the variable and what is wrong with its value.
 
 use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +15,11 @@ pub const DEFAULT_AUDIENCES: &str = "dezky-portal,dezky-operator";
 pub const DEFAULT_OPERATOR_AUDIENCE: &str = "dezky-operator";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_ORIGIN: &str = "dezky.local/audit";
+pub const DEFAULT_CHECKPOINT_INTERVAL_SECONDS: u64 = 300;
+pub const DEFAULT_CHECKPOINT_EVERY_EVENTS: u64 = 100;
+/// An HMAC secret shorter than this is refused: it could be guessed.
+pub const MIN_HMAC_SECRET_BYTES: usize = 16;
 
 /// Every environment variable dezky reads, with its default and meaning (the README's table is
 /// checked against this list by a test).
@@ -64,6 +70,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "time limit for producing a response (streams may run longer)",
     ),
     ("DEZKY_LOG_FORMAT", "text", "log format: text or json"),
+    ("AUDIT_SIGNING_KEY_FILE", "<DEZKY_DATA_DIR>/audit-signing.key", "Ed25519 checkpoint signing key (C2SP private key text; created if missing)"),
+    ("AUDIT_LOG_ORIGIN", DEFAULT_ORIGIN, "checkpoint origin and key name used when a signing key is created"),
+    ("AUDIT_SIGNING_KEY", "(unset)", "optional HMAC-SHA-256 secret: adds an HMAC line to every checkpoint"),
+    ("AUDIT_CHECKPOINT_INTERVAL_SECONDS", "300", "make a checkpoint at least this often when events are new"),
+    ("AUDIT_CHECKPOINT_EVERY_EVENTS", "100", "make a checkpoint after this many new events"),
     ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
 ];
 
@@ -95,6 +106,43 @@ pub struct OidcConfig {
     pub operator_audience: String,
 }
 
+/// Where checkpoints come from and how often.
+#[derive(Clone)]
+pub struct CheckpointConfig {
+    pub signing_key_file: PathBuf,
+    pub origin: String,
+    /// The AUDIT_SIGNING_KEY secret; never printed.
+    pub hmac_secret: Option<SecretString>,
+    pub interval: Duration,
+    pub every_events: u64,
+}
+
+impl PartialEq for CheckpointConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.signing_key_file == other.signing_key_file
+            && self.origin == other.origin
+            && self.hmac_secret.as_ref().map(|secret| secret.expose_secret().to_owned())
+                == other.hmac_secret.as_ref().map(|secret| secret.expose_secret().to_owned())
+            && self.interval == other.interval
+            && self.every_events == other.every_events
+    }
+}
+
+impl Eq for CheckpointConfig {}
+
+impl std::fmt::Debug for CheckpointConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CheckpointConfig")
+            .field("signing_key_file", &self.signing_key_file)
+            .field("origin", &self.origin)
+            .field("hmac_secret", &self.hmac_secret.as_ref().map(|_| "<redacted>"))
+            .field("interval", &self.interval)
+            .field("every_events", &self.every_events)
+            .finish()
+    }
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -106,6 +154,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    pub checkpoints: CheckpointConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -120,6 +169,7 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout", &self.request_timeout)
             .field("log_format", &self.log_format)
+            .field("checkpoints", &self.checkpoints)
             .finish()
     }
 }
@@ -262,6 +312,28 @@ impl Config {
                 return Err(problem("DEZKY_LOG_FORMAT", format!("'{other}' is not text or json")));
             }
         };
+        let origin = get("AUDIT_LOG_ORIGIN").map(|value| value.trim().to_owned()).unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+        if !dezky_chain::checkpoint::is_valid_key_name(&origin) {
+            return Err(problem("AUDIT_LOG_ORIGIN", format!("'{origin}' is not a key name (no spaces, no '+')")));
+        }
+        let hmac_secret = get("AUDIT_SIGNING_KEY").map(SecretString::from);
+        if let Some(secret) = &hmac_secret
+            && secret.expose_secret().len() < MIN_HMAC_SECRET_BYTES
+        {
+            return Err(problem("AUDIT_SIGNING_KEY", format!("must be at least {MIN_HMAC_SECRET_BYTES} bytes")));
+        }
+        let positive = |variable: &'static str, default: u64| -> Result<u64, ConfigError> {
+            get(variable).map(|value| parse_positive(variable, &value)).transpose().map(|value| value.unwrap_or(default))
+        };
+        let checkpoints = CheckpointConfig {
+            signing_key_file: get("AUDIT_SIGNING_KEY_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("audit-signing.key")),
+            origin,
+            hmac_secret,
+            interval: Duration::from_secs(positive("AUDIT_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_SECONDS)?),
+            every_events: positive("AUDIT_CHECKPOINT_EVERY_EVENTS", DEFAULT_CHECKPOINT_EVERY_EVENTS)?,
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -271,6 +343,7 @@ impl Config {
             max_body_bytes,
             request_timeout,
             log_format,
+            checkpoints,
         })
     }
 
@@ -340,6 +413,10 @@ mod tests {
             ("DEZKY_MAX_BODY_BYTES", "0"),
             ("DEZKY_REQUEST_TIMEOUT_SECONDS", "-5"),
             ("DEZKY_LOG_FORMAT", "xml"),
+            ("AUDIT_SIGNING_KEY", "short"),
+            ("AUDIT_LOG_ORIGIN", "has space"),
+            ("AUDIT_CHECKPOINT_EVERY_EVENTS", "0"),
+            ("AUDIT_CHECKPOINT_INTERVAL_SECONDS", "soon"),
         ];
         for (variable, value) in cases {
             let error = parse(&[(variable, value)]).unwrap_err();
@@ -356,7 +433,11 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_database_password() {
-        let config = parse(&[("DATABASE_URL", "postgres://dezky:hunter2@db/dezky")]).unwrap();
+        let config = parse(&[
+            ("DATABASE_URL", "postgres://dezky:hunter2@db/dezky"),
+            ("AUDIT_SIGNING_KEY", "hunter2-hunter2-hunter2"),
+        ])
+        .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
         let error = parse(&[("DATABASE_URL", "mysql://u:hunter2@db/x")]).unwrap_err();
         assert!(!error.to_string().contains("hunter2"));

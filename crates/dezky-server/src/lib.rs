@@ -5,6 +5,7 @@
 //! `dezky_store::Store` trait.
 
 pub mod audit;
+pub mod checkpoints;
 pub mod auth;
 pub mod client_ip;
 pub mod clock;
@@ -17,7 +18,9 @@ pub mod metrics;
 pub mod outbound;
 pub mod routes;
 pub mod serve;
+pub mod signing;
 pub mod tokens;
+pub mod verification;
 
 mod app;
 

@@ -81,8 +81,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.database_url_for_display()
     );
     tracing::info!(%address, database = %config.database_url_for_display(), "dezky started");
-    let state = AppState::new(store, clock, &config, JWKS_MIN_REFRESH);
+    let signer = Arc::new(crate::signing::load_or_create(&config.checkpoints).map_err(anyhow::Error::msg)?);
+    println!("checkpoints are signed by {}", signer.verifier().to_vkey());
+    let state = AppState::new(store, clock, signer, &config, JWKS_MIN_REFRESH);
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(state.checkpointer.clone().run(
+        config.checkpoints.interval,
+        config.checkpoints.every_events,
+        async move {
+            let mut stopped = workers_stopped;
+            let _ = stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     serve_on(listener, state, HttpLimits::from(&config), shutdown_signal()).await?;
+    let _ = stop_workers.send(true);
+    let _ = worker.await;
     tracing::info!("dezky stopped");
     Ok(())
 }

@@ -17,7 +17,7 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use records::{
-    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureSubject, NewApiToken,
+    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome, ErasureSubject, NewApiToken,
     NewCheckpoint, User, UserSighting,
 };
 
@@ -81,13 +81,13 @@ pub trait Store: Send + Sync {
     /// Erases the personal fields and salts of every not-yet-erased event of `subject` and, in
     /// the same transaction, appends the event `audit` builds from the erased seqs. The only
     /// path that changes a stored event; hashes are untouched, so every proof stays valid.
-    /// Returns the erased seqs (empty, and nothing appended, when there was nothing to erase).
+    /// When nothing matches, nothing is written.
     async fn erase_personal_data(
         &self,
         subject: &ErasureSubject,
         audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
         now: Timestamp,
-    ) -> Result<Vec<u64>, StoreError>;
+    ) -> Result<ErasureOutcome, StoreError>;
 
     /// The next `seq` the log will assign (the number of events ever appended).
     async fn next_seq(&self) -> Result<u64, StoreError>;

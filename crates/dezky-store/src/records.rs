@@ -115,6 +115,14 @@ pub struct ChainHead {
     pub head_hash: String,
 }
 
+/// What an erasure did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureOutcome {
+    pub erased_seqs: Vec<u64>,
+    /// The seq of the `audit.erased` record; `None` when nothing matched (nothing was written).
+    pub record_seq: Option<u64>,
+}
+
 /// Whose personal data to erase.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErasureSubject {

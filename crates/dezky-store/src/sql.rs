@@ -38,7 +38,7 @@ macro_rules! implement_store {
             CHECKPOINT_COLUMNS, EVENT_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
         };
         use $crate::records::{
-            AppendOutcome, AppendReceipt, ApiToken, ChainHead, CheckpointInsert, CheckpointRecord, ErasureSubject,
+            AppendOutcome, AppendReceipt, ApiToken, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome, ErasureSubject,
             NewApiToken, NewCheckpoint, User, UserSighting,
         };
         use $crate::sql;
@@ -293,7 +293,7 @@ macro_rules! implement_store {
                 subject: &ErasureSubject,
                 audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
                 now: Timestamp,
-            ) -> Result<Vec<u64>, StoreError> {
+            ) -> Result<ErasureOutcome, StoreError> {
                 let (condition, value) = match subject {
                     ErasureSubject::ActorId(id) => ("actor_id = $1", id.clone()),
                     ErasureSubject::ActorEmail(email) => ("lower(actor_email) = lower($1)", email.clone()),
@@ -306,7 +306,7 @@ macro_rules! implement_store {
                 .fetch_all(&mut *write.transaction)
                 .await?;
                 if seqs.is_empty() {
-                    return Ok(vec![]);
+                    return Ok(ErasureOutcome { erased_seqs: vec![], record_seq: None });
                 }
                 sqlx::query($open_erasure_gate).execute(&mut *write.transaction).await?;
                 sqlx::query(&format!(
@@ -322,9 +322,9 @@ macro_rules! implement_store {
                 }
                 let seqs: Vec<u64> = seqs.into_iter().map(|seq| seq as u64).collect();
                 let event = audit(&seqs);
-                append_in(&mut write.transaction, &[&event], now).await?;
+                let receipt = append_in(&mut write.transaction, &[&event], now).await?;
                 write.transaction.commit().await?;
-                Ok(seqs)
+                Ok(ErasureOutcome { erased_seqs: seqs, record_seq: receipt.first_seq() })
             }
 
             async fn create_api_token(

@@ -49,6 +49,27 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Create a checkpoint signing key file and print its public verifier key
+    Keygen {
+        /// Key name and checkpoint origin [env: AUDIT_LOG_ORIGIN] [default: dezky.local/audit]
+        #[arg(long)]
+        origin: Option<String>,
+        /// Where to write the private key [env: AUDIT_SIGNING_KEY_FILE] [default: <data dir>/audit-signing.key]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Verify the audit log: every event, the hash chain and every signed checkpoint
+    Verify {
+        /// Verify a JSON Lines export (GET /api/v1/audit/export?format=jsonl&order=asc) instead of the database
+        #[arg(long, value_name = "FILE")]
+        jsonl: Option<PathBuf>,
+        /// Public verifier key (name+keyid+base64); default: the key of AUDIT_SIGNING_KEY_FILE
+        #[arg(long, value_name = "VKEY")]
+        key: Option<String>,
+        /// A signed checkpoint note to check the export against (repeatable; with --jsonl)
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
+    },
     /// Grant or revoke platform-admin rights of a user who has signed in through OIDC
     Admin {
         #[command(subcommand)]

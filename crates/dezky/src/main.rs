@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod tamper;
 
 use clap::Parser;
 use cli::{Cli, Command, ConfigCommand, TokenCommand};
@@ -56,5 +57,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             TokenCommand::Revoke { id } => admin::token_revoke(&config, &id).await,
         },
         Command::Admin { command } => admin::platform_admin(&config, command).await,
+        Command::Keygen { origin, out } => tamper::keygen(&config, origin, out),
+        Command::Verify { jsonl, key, checkpoints } => tamper::verify(&config, jsonl, key, checkpoints).await,
     }
 }

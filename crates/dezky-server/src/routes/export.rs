@@ -22,7 +22,43 @@ struct Cursoring {
     state: AppState,
     query: AuditQuery,
     format: ExportFormat,
+    order: ExportOrder,
+    /// Ascending exports stop before this seq (the log's size when the export began).
+    end: u64,
     finished: bool,
+}
+
+/// `desc` (default): newest first, with filters. `asc`: the whole log oldest first, the order
+/// `dezky verify --jsonl` reads, and no filters (a filtered log cannot be verified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportOrder {
+    Descending,
+    Ascending,
+}
+
+impl Cursoring {
+    async fn next_page(&mut self) -> Result<Vec<dezky_core::AuditEvent>, dezky_store::StoreError> {
+        match self.order {
+            ExportOrder::Descending => {
+                let page = self.state.store.query_events(&self.query).await?;
+                self.finished = !page.has_more;
+                if let Some(last) = page.events.last() {
+                    self.query.before = Some(Cursor(last.seq));
+                }
+                Ok(page.events)
+            }
+            ExportOrder::Ascending => {
+                let after = self.query.before.map(|cursor| cursor.0);
+                let mut events = self.state.store.events_in_order(after, Limit::export_page().get()).await?;
+                events.retain(|event| event.seq < self.end);
+                self.finished = events.last().is_none_or(|last| last.seq + 1 >= self.end);
+                if let Some(last) = events.last() {
+                    self.query.before = Some(Cursor(last.seq));
+                }
+                Ok(events)
+            }
+        }
+    }
 }
 
 fn encode_page(events: &[dezky_core::AuditEvent], format: ExportFormat) -> Bytes {
@@ -39,33 +75,33 @@ fn encode_page(events: &[dezky_core::AuditEvent], format: ExportFormat) -> Bytes
     Bytes::from(buffer)
 }
 
-async fn export(state: AppState, mut query: AuditQuery, format: ExportFormat) -> Result<Response, ApiError> {
+async fn export(
+    state: AppState,
+    mut query: AuditQuery,
+    format: ExportFormat,
+    order: ExportOrder,
+) -> Result<Response, ApiError> {
     let head = state.store.next_seq().await?;
     let start = query.before.map_or(head, |cursor| cursor.0.min(head));
-    query.before = Some(Cursor(start));
+    // For ascending exports `before` serves as the "after" position, starting before seq 0.
+    query.before = match order {
+        ExportOrder::Descending => Some(Cursor(start)),
+        ExportOrder::Ascending => None,
+    };
     query.limit = Limit::export_page();
     let header_chunk = match format {
         ExportFormat::Csv => Bytes::from(csv::header_line()),
         ExportFormat::Jsonl => Bytes::new(),
     };
     let pages = stream::unfold(
-        Cursoring {
-            state,
-            query,
-            format,
-            finished: false,
-        },
+        Cursoring { state, query, format, order, end: head, finished: false },
         |mut cursoring| async move {
             if cursoring.finished {
                 return None;
             }
-            match cursoring.state.store.query_events(&cursoring.query).await {
-                Ok(page) => {
-                    cursoring.finished = !page.has_more;
-                    if let Some(last) = page.events.last() {
-                        cursoring.query.before = Some(Cursor(last.seq));
-                    }
-                    let chunk = encode_page(&page.events, cursoring.format);
+            match cursoring.next_page().await {
+                Ok(events) => {
+                    let chunk = encode_page(&events, cursoring.format);
                     Some((Ok::<Bytes, std::io::Error>(chunk), cursoring))
                 }
                 Err(error) => {
@@ -95,9 +131,23 @@ async fn export(state: AppState, mut query: AuditQuery, format: ExportFormat) ->
         .into_response())
 }
 
-fn parse_export(raw: &RawAuditQuery) -> Result<(AuditQuery, ExportFormat), ApiError> {
+fn parse_export(raw: &RawAuditQuery) -> Result<(AuditQuery, ExportFormat, ExportOrder), ApiError> {
     let format = ExportFormat::parse(raw.format.as_deref())?;
-    Ok((AuditQuery::parse(raw, QueryPurpose::Export)?, format))
+    let query = AuditQuery::parse(raw, QueryPurpose::Export)?;
+    let order = match raw.order.as_deref().filter(|text| !text.is_empty()) {
+        None | Some("desc") => ExportOrder::Descending,
+        Some("asc") if query == AuditQuery::default() => ExportOrder::Ascending,
+        Some("asc") => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "query parameter 'order': asc exports the whole log for verification and takes no filters",
+            ));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request("invalid_query", format!("query parameter 'order': '{other}' is not asc or desc")));
+        }
+    };
+    Ok((query, format, order))
 }
 
 /// Every matching event as CSV or JSON Lines (operators).
@@ -114,8 +164,8 @@ pub async fn export_events(
     ApiQuery(raw): ApiQuery<RawAuditQuery>,
 ) -> Result<Response, ApiError> {
     caller.require_operator()?;
-    let (query, format) = parse_export(&raw)?;
-    export(state, query, format).await
+    let (query, format, order) = parse_export(&raw)?;
+    export(state, query, format, order).await
 }
 
 /// Every matching event of one tenant as CSV or JSON Lines (operators and tenant members).
@@ -134,6 +184,9 @@ pub async fn export_tenant_events(
 ) -> Result<Response, ApiError> {
     let slug = parse_slug(&slug)?;
     caller.require_tenant(&slug)?;
-    let (query, format) = parse_export(&raw)?;
-    export(state, tenant_query(&slug, query)?, format).await
+    let (query, format, order) = parse_export(&raw)?;
+    if order == ExportOrder::Ascending {
+        return Err(ApiError::bad_request("invalid_query", "query parameter 'order': asc is for whole-log exports (operators)"));
+    }
+    export(state, tenant_query(&slug, query)?, format, order).await
 }

@@ -103,6 +103,8 @@ pub struct AuditQueryParams {
     limit: Option<u32>,
     /// Export only: csv or jsonl (default jsonl).
     format: Option<String>,
+    /// Export only: desc (default) or asc (the whole log oldest first, no filters: for `dezky verify --jsonl`).
+    order: Option<String>,
 }
 
 struct BearerAuth;
@@ -138,6 +140,13 @@ impl Modify for BearerAuth {
         crate::routes::tokens::create_token,
         crate::routes::tokens::list_tokens,
         crate::routes::tokens::revoke_token,
+        crate::routes::proofs::verify,
+        crate::routes::proofs::inclusion,
+        crate::routes::proofs::consistency,
+        crate::routes::checkpoint::latest,
+        crate::routes::checkpoint::key,
+        crate::routes::checkpoint::force,
+        crate::routes::erasure::erase,
     ),
     components(schemas(ErrorBody, ErrorDetail, AuditEventDoc, EventPageDoc)),
     modifiers(&BearerAuth),

@@ -1,6 +1,8 @@
 //! Starts the real router on an ephemeral port, backed by a fresh database.
 
+use dezky_chain::checkpoint::NoteSigner;
 use dezky_core::{Slug, Source, Timestamp, TokenScope};
+use dezky_server::signing::AuditSigner;
 use dezky_server::audit::Actor;
 use dezky_server::clock::{Clock, SystemClock};
 use dezky_server::config::{Config, FlagOverrides};
@@ -17,6 +19,9 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub base: String,
+    /// The database URL, for tests that tamper with rows directly.
+    pub database_url: String,
+    pub backend: dezky_testkit::TestBackend,
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub operator_token: String,
@@ -48,7 +53,9 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
     let config = Config::from_lookup(|name| variables.get(name).cloned(), FlagOverrides::default()).expect("config");
     let store = open_store(&config).await.expect("store");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState::new(store.clone(), clock.clone(), &config, Duration::ZERO);
+    let signing_key = NoteSigner::from_seed(&config.checkpoints.origin, rand::random()).expect("signing key");
+    let signer = Arc::new(AuditSigner::new(signing_key, config.checkpoints.hmac_secret.clone()));
+    let state = AppState::new(store.clone(), clock.clone(), signer, &config, Duration::ZERO);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
@@ -66,6 +73,8 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
     .expect("operator token");
     TestApp {
         base,
+        database_url: database.url.clone(),
+        backend: database.backend,
         http: reqwest::Client::new(),
         store,
         operator_token: secret.expose().to_owned(),
