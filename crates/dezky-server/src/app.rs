@@ -3,12 +3,12 @@
 use crate::audit::AuditService;
 use crate::auth::oidc::OidcVerifier;
 use crate::checkpoints::Checkpointer;
-use crate::signing::AuditSigner;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::signing::AuditSigner;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};

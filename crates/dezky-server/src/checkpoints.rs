@@ -67,7 +67,11 @@ impl Checkpointer {
             return Ok(CheckpointOutcome::NothingNew(latest));
         }
         let root = root_at(self.store.as_ref(), head.tree_size).await?;
-        let checkpoint = Checkpoint { origin: self.signer.origin().to_owned(), tree_size: head.tree_size, root_hash: root };
+        let checkpoint = Checkpoint {
+            origin: self.signer.origin().to_owned(),
+            tree_size: head.tree_size,
+            root_hash: root,
+        };
         let note = sign_checkpoint(&checkpoint, &self.signer.signer, self.signer.hmac());
         let record = NewCheckpoint {
             tree_size: head.tree_size,

@@ -70,11 +70,31 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "time limit for producing a response (streams may run longer)",
     ),
     ("DEZKY_LOG_FORMAT", "text", "log format: text or json"),
-    ("AUDIT_SIGNING_KEY_FILE", "<DEZKY_DATA_DIR>/audit-signing.key", "Ed25519 checkpoint signing key (C2SP private key text; created if missing)"),
-    ("AUDIT_LOG_ORIGIN", DEFAULT_ORIGIN, "checkpoint origin and key name used when a signing key is created"),
-    ("AUDIT_SIGNING_KEY", "(unset)", "optional HMAC-SHA-256 secret: adds an HMAC line to every checkpoint"),
-    ("AUDIT_CHECKPOINT_INTERVAL_SECONDS", "300", "make a checkpoint at least this often when events are new"),
-    ("AUDIT_CHECKPOINT_EVERY_EVENTS", "100", "make a checkpoint after this many new events"),
+    (
+        "AUDIT_SIGNING_KEY_FILE",
+        "<DEZKY_DATA_DIR>/audit-signing.key",
+        "Ed25519 checkpoint signing key (C2SP private key text; created if missing)",
+    ),
+    (
+        "AUDIT_LOG_ORIGIN",
+        DEFAULT_ORIGIN,
+        "checkpoint origin and key name used when a signing key is created",
+    ),
+    (
+        "AUDIT_SIGNING_KEY",
+        "(unset)",
+        "optional HMAC-SHA-256 secret: adds an HMAC line to every checkpoint",
+    ),
+    (
+        "AUDIT_CHECKPOINT_INTERVAL_SECONDS",
+        "300",
+        "make a checkpoint at least this often when events are new",
+    ),
+    (
+        "AUDIT_CHECKPOINT_EVERY_EVENTS",
+        "100",
+        "make a checkpoint after this many new events",
+    ),
     ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
 ];
 
@@ -121,8 +141,14 @@ impl PartialEq for CheckpointConfig {
     fn eq(&self, other: &Self) -> bool {
         self.signing_key_file == other.signing_key_file
             && self.origin == other.origin
-            && self.hmac_secret.as_ref().map(|secret| secret.expose_secret().to_owned())
-                == other.hmac_secret.as_ref().map(|secret| secret.expose_secret().to_owned())
+            && self
+                .hmac_secret
+                .as_ref()
+                .map(|secret| secret.expose_secret().to_owned())
+                == other
+                    .hmac_secret
+                    .as_ref()
+                    .map(|secret| secret.expose_secret().to_owned())
             && self.interval == other.interval
             && self.every_events == other.every_events
     }
@@ -312,18 +338,29 @@ impl Config {
                 return Err(problem("DEZKY_LOG_FORMAT", format!("'{other}' is not text or json")));
             }
         };
-        let origin = get("AUDIT_LOG_ORIGIN").map(|value| value.trim().to_owned()).unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+        let origin = get("AUDIT_LOG_ORIGIN")
+            .map(|value| value.trim().to_owned())
+            .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
         if !dezky_chain::checkpoint::is_valid_key_name(&origin) {
-            return Err(problem("AUDIT_LOG_ORIGIN", format!("'{origin}' is not a key name (no spaces, no '+')")));
+            return Err(problem(
+                "AUDIT_LOG_ORIGIN",
+                format!("'{origin}' is not a key name (no spaces, no '+')"),
+            ));
         }
         let hmac_secret = get("AUDIT_SIGNING_KEY").map(SecretString::from);
         if let Some(secret) = &hmac_secret
             && secret.expose_secret().len() < MIN_HMAC_SECRET_BYTES
         {
-            return Err(problem("AUDIT_SIGNING_KEY", format!("must be at least {MIN_HMAC_SECRET_BYTES} bytes")));
+            return Err(problem(
+                "AUDIT_SIGNING_KEY",
+                format!("must be at least {MIN_HMAC_SECRET_BYTES} bytes"),
+            ));
         }
         let positive = |variable: &'static str, default: u64| -> Result<u64, ConfigError> {
-            get(variable).map(|value| parse_positive(variable, &value)).transpose().map(|value| value.unwrap_or(default))
+            get(variable)
+                .map(|value| parse_positive(variable, &value))
+                .transpose()
+                .map(|value| value.unwrap_or(default))
         };
         let checkpoints = CheckpointConfig {
             signing_key_file: get("AUDIT_SIGNING_KEY_FILE")
@@ -331,7 +368,10 @@ impl Config {
                 .unwrap_or_else(|| data_dir.join("audit-signing.key")),
             origin,
             hmac_secret,
-            interval: Duration::from_secs(positive("AUDIT_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_SECONDS)?),
+            interval: Duration::from_secs(positive(
+                "AUDIT_CHECKPOINT_INTERVAL_SECONDS",
+                DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+            )?),
             every_events: positive("AUDIT_CHECKPOINT_EVERY_EVENTS", DEFAULT_CHECKPOINT_EVERY_EVENTS)?,
         };
         Ok(Config {

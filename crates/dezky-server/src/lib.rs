@@ -5,8 +5,8 @@
 //! `dezky_store::Store` trait.
 
 pub mod audit;
-pub mod checkpoints;
 pub mod auth;
+pub mod checkpoints;
 pub mod client_ip;
 pub mod clock;
 pub mod config;

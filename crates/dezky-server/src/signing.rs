@@ -30,7 +30,9 @@ impl AuditSigner {
     }
 
     pub fn hmac(&self) -> Option<(&str, &[u8])> {
-        self.hmac.as_ref().map(|(name, secret)| (name.as_str(), secret.expose_secret().as_bytes()))
+        self.hmac
+            .as_ref()
+            .map(|(name, secret)| (name.as_str(), secret.expose_secret().as_bytes()))
     }
 }
 
@@ -52,8 +54,12 @@ pub fn load_or_create(config: &CheckpointConfig) -> Result<AuditSigner, String> 
 pub fn read_key(path: &Path) -> Result<NoteSigner, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("AUDIT_SIGNING_KEY_FILE: cannot read {}: {error}", path.display()))?;
-    NoteSigner::parse_private_key_text(text.trim())
-        .map_err(|error| format!("AUDIT_SIGNING_KEY_FILE: {} is not a signing key: {error}", path.display()))
+    NoteSigner::parse_private_key_text(text.trim()).map_err(|error| {
+        format!(
+            "AUDIT_SIGNING_KEY_FILE: {} is not a signing key: {error}",
+            path.display()
+        )
+    })
 }
 
 /// Writes a new key file; refuses to overwrite an existing one.
@@ -65,6 +71,9 @@ pub fn write_key(path: &Path, signer: &NoteSigner) -> Result<(), String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|error| format!("cannot create {}: {error}", path.display()))?;
-    writeln!(file, "{}", signer.to_private_key_text()).map_err(|error| format!("cannot write {}: {error}", path.display()))
+    let mut file = options
+        .open(path)
+        .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
+    writeln!(file, "{}", signer.to_private_key_text())
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))
 }

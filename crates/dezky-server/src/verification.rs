@@ -17,13 +17,25 @@ pub fn push_event(verifier: &mut Verifier<'_>, event: &AuditEvent) {
     let salt = event.personal_salt.as_deref().map(|text| hash_or_zero(Some(text)));
     let commitment = hash_or_zero(event.personal_commitment.as_deref());
     let leaf = hash_or_zero(event.leaf_hash.as_deref());
-    verifier.push(EventEvidence { event, salt: salt.as_ref(), commitment: &commitment, leaf_hash: &leaf });
+    verifier.push(EventEvidence {
+        event,
+        salt: salt.as_ref(),
+        commitment: &commitment,
+        leaf_hash: &leaf,
+    });
 }
 
 /// Verifies with the log's own signer (the server's view).
 pub async fn verify_with_signer(store: &dyn Store, signer: &AuditSigner) -> Result<Report, StoreError> {
     let verifier = signer.verifier();
-    verify_store(store, Some(CheckpointKeys { verifier: &verifier, hmac: signer.hmac() })).await
+    verify_store(
+        store,
+        Some(CheckpointKeys {
+            verifier: &verifier,
+            hmac: signer.hmac(),
+        }),
+    )
+    .await
 }
 
 /// Verifies every event and every stored checkpoint; without keys, checkpoint signatures are

@@ -17,8 +17,8 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use records::{
-    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome, ErasureSubject, NewApiToken,
-    NewCheckpoint, User, UserSighting,
+    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
+    ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
 };
 
 use async_trait::async_trait;

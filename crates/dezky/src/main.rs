@@ -58,6 +58,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         },
         Command::Admin { command } => admin::platform_admin(&config, command).await,
         Command::Keygen { origin, out } => tamper::keygen(&config, origin, out),
-        Command::Verify { jsonl, key, checkpoints } => tamper::verify(&config, jsonl, key, checkpoints).await,
+        Command::Verify {
+            jsonl,
+            key,
+            checkpoints,
+        } => tamper::verify(&config, jsonl, key, checkpoints).await,
     }
 }

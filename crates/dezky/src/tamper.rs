@@ -15,27 +15,41 @@ pub fn keygen(config: &Config, origin: Option<String>, out: Option<PathBuf>) -> 
     if path.exists() {
         bail!("{} exists already; refusing to overwrite a signing key", path.display());
     }
-    let signer = NoteSigner::from_seed(&origin, rand::random()).map_err(|error| anyhow::anyhow!("--origin: {error}"))?;
+    let signer =
+        NoteSigner::from_seed(&origin, rand::random()).map_err(|error| anyhow::anyhow!("--origin: {error}"))?;
     dezky_server::signing::write_key(&path, &signer).map_err(anyhow::Error::msg)?;
-    eprintln!("wrote the private key to {} (mode 0600); the public verifier key is:", path.display());
+    eprintln!(
+        "wrote the private key to {} (mode 0600); the public verifier key is:",
+        path.display()
+    );
     println!("{}", signer.verifier().to_vkey());
     Ok(())
 }
 
 fn verifier_key(config: &Config, key: Option<String>) -> anyhow::Result<Option<NoteVerifier>> {
     match key {
-        Some(text) => NoteVerifier::parse_vkey(text.trim()).map(Some).map_err(|error| anyhow::anyhow!("--key: {error}")),
+        Some(text) => NoteVerifier::parse_vkey(text.trim())
+            .map(Some)
+            .map_err(|error| anyhow::anyhow!("--key: {error}")),
         None if config.checkpoints.signing_key_file.exists() => {
-            let signer = dezky_server::signing::read_key(&config.checkpoints.signing_key_file).map_err(anyhow::Error::msg)?;
+            let signer =
+                dezky_server::signing::read_key(&config.checkpoints.signing_key_file).map_err(anyhow::Error::msg)?;
             Ok(Some(signer.verifier()))
         }
         None => Ok(None),
     }
 }
 
-pub async fn verify(config: &Config, jsonl: Option<PathBuf>, key: Option<String>, notes: Vec<PathBuf>) -> anyhow::Result<()> {
+pub async fn verify(
+    config: &Config,
+    jsonl: Option<PathBuf>,
+    key: Option<String>,
+    notes: Vec<PathBuf>,
+) -> anyhow::Result<()> {
     let verifier = verifier_key(config, key)?;
-    let keys = verifier.as_ref().map(|verifier| CheckpointKeys { verifier, hmac: None });
+    let keys = verifier
+        .as_ref()
+        .map(|verifier| CheckpointKeys { verifier, hmac: None });
     if verifier.is_none() {
         eprintln!("no verifier key (--key or AUDIT_SIGNING_KEY_FILE): checkpoint signatures are not checked");
     }
@@ -59,14 +73,24 @@ pub async fn verify(config: &Config, jsonl: Option<PathBuf>, key: Option<String>
 fn verify_jsonl(path: &PathBuf, notes: &[PathBuf], keys: Option<CheckpointKeys<'_>>) -> anyhow::Result<Report> {
     let mut checkpoints = vec![];
     for note_path in notes {
-        let note = std::fs::read_to_string(note_path).with_context(|| format!("--checkpoint {}", note_path.display()))?;
-        let Some(keys) = &keys else { bail!("--checkpoint needs a verifier key (--key)") };
+        let note =
+            std::fs::read_to_string(note_path).with_context(|| format!("--checkpoint {}", note_path.display()))?;
+        let Some(keys) = &keys else {
+            bail!("--checkpoint needs a verifier key (--key)")
+        };
         // A note whose signature fails still enters the walk (by its unverified body), so the
         // report names it as a signature mismatch instead of the command stopping here.
-        let body = note.split_once("\n\n").map(|(body, _)| format!("{body}\n")).unwrap_or_default();
+        let body = note
+            .split_once("\n\n")
+            .map(|(body, _)| format!("{body}\n"))
+            .unwrap_or_default();
         let parsed = verify_checkpoint(&note, keys.verifier).or_else(|_| Checkpoint::parse_body(&body));
         let parsed = parsed.map_err(|error| anyhow::anyhow!("--checkpoint {}: {error}", note_path.display()))?;
-        checkpoints.push(StoredCheckpoint { tree_size: parsed.tree_size, root_hash: parsed.root_hash, note });
+        checkpoints.push(StoredCheckpoint {
+            tree_size: parsed.tree_size,
+            root_hash: parsed.root_hash,
+            note,
+        });
     }
     let file = std::fs::File::open(path).with_context(|| format!("--jsonl {}", path.display()))?;
     let mut verifier = Verifier::new(checkpoints, keys);

@@ -32,7 +32,9 @@ fn text(body: String) -> impl IntoResponse {
     security(("bearer" = [])))]
 pub async fn latest(State(state): State<AppState>, _caller: Caller) -> Result<impl IntoResponse, ApiError> {
     let latest = state.store.latest_checkpoint().await?;
-    latest.map(|record| text(record.note)).ok_or_else(|| ApiError::not_found("no checkpoint has been made yet"))
+    latest
+        .map(|record| text(record.note))
+        .ok_or_else(|| ApiError::not_found("no checkpoint has been made yet"))
 }
 
 /// The public verifier key in C2SP vkey format `name+keyid+base64` (public).

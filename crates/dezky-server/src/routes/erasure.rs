@@ -45,7 +45,12 @@ pub async fn erase(
     let subject = match (request.actor_id, request.actor_email) {
         (Some(id), None) if !id.trim().is_empty() => ErasureSubject::ActorId(id),
         (None, Some(email)) if !email.trim().is_empty() => ErasureSubject::ActorEmail(email),
-        _ => return Err(ApiError::bad_request("invalid_erasure", "give exactly one non-empty actorId or actorEmail")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_erasure",
+                "give exactly one non-empty actorId or actorEmail",
+            ));
+        }
     };
     // The record names the subject only by a hash: writing the e-mail into the log would undo
     // the erasure. Whoever knows the subject can still find the record by hashing it.

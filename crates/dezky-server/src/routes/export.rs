@@ -49,7 +49,11 @@ impl Cursoring {
             }
             ExportOrder::Ascending => {
                 let after = self.query.before.map(|cursor| cursor.0);
-                let mut events = self.state.store.events_in_order(after, Limit::export_page().get()).await?;
+                let mut events = self
+                    .state
+                    .store
+                    .events_in_order(after, Limit::export_page().get())
+                    .await?;
                 events.retain(|event| event.seq < self.end);
                 self.finished = events.last().is_none_or(|last| last.seq + 1 >= self.end);
                 if let Some(last) = events.last() {
@@ -94,7 +98,14 @@ async fn export(
         ExportFormat::Jsonl => Bytes::new(),
     };
     let pages = stream::unfold(
-        Cursoring { state, query, format, order, end: head, finished: false },
+        Cursoring {
+            state,
+            query,
+            format,
+            order,
+            end: head,
+            finished: false,
+        },
         |mut cursoring| async move {
             if cursoring.finished {
                 return None;
@@ -144,7 +155,10 @@ fn parse_export(raw: &RawAuditQuery) -> Result<(AuditQuery, ExportFormat, Export
             ));
         }
         Some(other) => {
-            return Err(ApiError::bad_request("invalid_query", format!("query parameter 'order': '{other}' is not asc or desc")));
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("query parameter 'order': '{other}' is not asc or desc"),
+            ));
         }
     };
     Ok((query, format, order))
@@ -186,7 +200,10 @@ pub async fn export_tenant_events(
     caller.require_tenant(&slug)?;
     let (query, format, order) = parse_export(&raw)?;
     if order == ExportOrder::Ascending {
-        return Err(ApiError::bad_request("invalid_query", "query parameter 'order': asc is for whole-log exports (operators)"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "query parameter 'order': asc is for whole-log exports (operators)",
+        ));
     }
     export(state, tenant_query(&slug, query)?, format, order).await
 }

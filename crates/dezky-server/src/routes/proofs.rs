@@ -105,7 +105,8 @@ pub async fn inclusion(
 ) -> Result<Json<InclusionProof>, ApiError> {
     caller.require_operator()?;
     let tree_size = size_or_current(&state, query.tree_size, "treeSize").await?;
-    let ranges = inclusion_ranges(query.seq, tree_size).map_err(|error| ApiError::bad_request("invalid_query", error.to_string()))?;
+    let ranges = inclusion_ranges(query.seq, tree_size)
+        .map_err(|error| ApiError::bad_request("invalid_query", error.to_string()))?;
     let path = range_hashes(state.store.as_ref(), &ranges).await?;
     let leaf = range_hashes(state.store.as_ref(), &[(query.seq, query.seq + 1)]).await?;
     let root = root_at(state.store.as_ref(), tree_size).await?;
@@ -130,7 +131,8 @@ pub async fn consistency(
 ) -> Result<Json<ConsistencyProof>, ApiError> {
     caller.require_operator()?;
     let to = size_or_current(&state, query.to, "to").await?;
-    let ranges = consistency_ranges(query.from, to).map_err(|error| ApiError::bad_request("invalid_query", error.to_string()))?;
+    let ranges = consistency_ranges(query.from, to)
+        .map_err(|error| ApiError::bad_request("invalid_query", error.to_string()))?;
     let path = range_hashes(state.store.as_ref(), &ranges).await?;
     Ok(Json(ConsistencyProof {
         from: query.from,

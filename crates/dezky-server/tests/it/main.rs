@@ -9,3 +9,4 @@ mod export;
 mod ingest;
 mod oidc;
 mod query;
+mod tamper;

@@ -2,11 +2,11 @@
 
 use dezky_chain::checkpoint::NoteSigner;
 use dezky_core::{Slug, Source, Timestamp, TokenScope};
-use dezky_server::signing::AuditSigner;
 use dezky_server::audit::Actor;
 use dezky_server::clock::{Clock, SystemClock};
 use dezky_server::config::{Config, FlagOverrides};
 use dezky_server::serve::{open_store, serve_on};
+use dezky_server::signing::AuditSigner;
 use dezky_server::{AppState, HttpLimits};
 use dezky_store::Store;
 use dezky_testkit::TestDatabase;
