@@ -3,3 +3,5 @@
 mod commands;
 mod export_memory;
 mod support;
+mod two_instances;
+mod verify_cli;

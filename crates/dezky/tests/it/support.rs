@@ -106,3 +106,16 @@ pub fn memory_kib(pid: u32, field: &str) -> u64 {
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
+
+/// A fresh database plus a signing key made with `dezky keygen`; returns the key file and vkey.
+pub async fn temp_database_and_key(
+    backend: dezky_testkit::TestBackend,
+) -> (dezky_testkit::TestDatabase, std::path::PathBuf, String) {
+    let database = dezky_testkit::TestDatabase::create(backend).await;
+    let key_file = dezky_testkit::temp_folder("key").join("audit-signing.key");
+    let output = run(&[], &["keygen", "--origin", "dezky.test/audit", "--out", key_file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let vkey = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(vkey.starts_with("dezky.test/audit+"), "{vkey}");
+    (database, key_file, vkey)
+}
