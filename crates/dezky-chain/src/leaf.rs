@@ -208,6 +208,49 @@ mod tests {
         assert_eq!(personal.canonical(), generic);
     }
 
+    /// Vectors written by an independent Python implementation (testdata/generate_leaf_vectors.py).
+    #[test]
+    fn golden_vectors_from_an_independent_implementation() {
+        let vectors: Vec<serde_json::Value> = serde_json::from_str(include_str!("../testdata/leaf-v1.json")).unwrap();
+        assert!(vectors.len() >= 2);
+        for vector in &vectors {
+            let event = &vector["event"];
+            let text = |key: &str| event[key].as_str();
+            let header = LeafHeader {
+                seq: vector["seq"].as_u64().unwrap(),
+                at: Timestamp::from_millis(event["at"].as_i64().unwrap()),
+                recorded_at: Timestamp::from_millis(vector["recordedAt"].as_i64().unwrap()),
+                actor_type: text("actorType").unwrap(),
+                action: text("action").unwrap(),
+                outcome: text("outcome").unwrap(),
+                resource_type: text("resourceType"),
+                resource_id: text("resourceId"),
+                tenant_slug: text("tenantSlug"),
+                partner_slug: text("partnerSlug"),
+                source: text("source").unwrap(),
+                external_id: text("externalId"),
+            };
+            let personal = PersonalFields {
+                actor_id: text("actorId"),
+                actor_email: text("actorEmail"),
+                actor_ip: text("actorIp"),
+                resource_name: text("resourceName"),
+                metadata: event["metadata"].as_object().unwrap(),
+            };
+            let expected = &vector["expected"];
+            let name = vector["name"].as_str().unwrap();
+            assert_eq!(header.canonical(), expected["headerCanonical"].as_str().unwrap(), "{name}");
+            assert_eq!(personal.canonical(), expected["personalCanonical"].as_str().unwrap(), "{name}");
+            let salt = parse_hash(vector["salt"].as_str().unwrap()).unwrap();
+            let commitment = personal_commitment(&salt, &personal);
+            assert_eq!(hex::encode(commitment), expected["personalCommitment"].as_str().unwrap(), "{name}");
+            let leaf = leaf_hash(&header, &commitment);
+            assert_eq!(hex::encode(leaf), expected["leafHash"].as_str().unwrap(), "{name}");
+            let prev = parse_hash(vector["prevHash"].as_str().unwrap()).unwrap();
+            assert_eq!(hex::encode(chain_hash(&prev, &leaf)), expected["hash"].as_str().unwrap(), "{name}");
+        }
+    }
+
     #[test]
     fn every_committed_field_changes_the_leaf() {
         let base = sample();
