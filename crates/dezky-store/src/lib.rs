@@ -9,6 +9,7 @@
 mod error;
 mod event_row;
 mod filter_sql;
+mod frontier_cache;
 mod postgres;
 mod records;
 mod sequencer;

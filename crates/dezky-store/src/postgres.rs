@@ -2,6 +2,7 @@
 //! the single chain-head row (`SELECT ... FOR UPDATE`) inside their transaction, so instances
 //! interleave but never assign the same seq twice or leave a gap.
 
+use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
@@ -13,6 +14,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 pub(crate) struct PostgresDb {
     pool: PgPool,
+    frontier_cache: FrontierCache,
 }
 
 pub(crate) struct PostgresStore {
@@ -53,7 +55,10 @@ impl PostgresDb {
             .connect(url)
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(PostgresDb { pool })
+        Ok(PostgresDb {
+            pool,
+            frontier_cache: FrontierCache::default(),
+        })
     }
 
     fn backend_kind(&self) -> Backend {

@@ -36,6 +36,9 @@ impl Sequencer {
         let (sender, mut receiver) = mpsc::channel::<Request>(4_096);
         tokio::spawn(async move {
             while let Some(first) = receiver.recv().await {
+                // Let writers that are about to send join this group: without this yield, the
+                // group right after a commit holds only the fastest writer's events.
+                tokio::task::yield_now().await;
                 let mut count = first.events.len();
                 let mut group = vec![first];
                 while count < MAX_GROUP_EVENTS {

@@ -5,19 +5,75 @@
 //! "any database" are long and brittle; the macro expands the same code against each concrete
 //! backend type, so both backends run exactly the same statements in the same order.
 
+use crate::filter_sql::Dialect;
+
 pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE id = 1";
 pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms, head_hash FROM chain_head WHERE id = 1";
 pub(crate) const UPDATE_HEAD: &str =
     "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2, head_hash = $3 WHERE id = 1";
-pub(crate) const INSERT_NODE: &str = "INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3)";
 pub(crate) const SELECT_LEAF: &str = "SELECT leaf_hash FROM audit_events WHERE seq = $1";
 pub(crate) const SELECT_NODE: &str = "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2";
-pub(crate) const FIND_EXTERNAL_ID: &str = "SELECT seq FROM audit_events WHERE source = $1 AND external_id = $2";
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, \
-    actor_type, actor_id, actor_email, actor_ip, action, outcome, resource_type, resource_id, \
-    resource_name, tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash, leaf_hash, \
-    personal_commitment, personal_salt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-    $14, $15, $16, $17, $18, $19, $20, $21, $22)";
+const EVENT_INSERT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, actor_email, actor_ip, \
+    action, outcome, resource_type, resource_id, resource_name, tenant_slug, partner_slug, source, external_id, \
+    metadata, prev_hash, hash, leaf_hash, personal_commitment, personal_salt";
+pub(crate) const EVENT_INSERT_ARITY: usize = 22;
+/// Rows per multi-row INSERT: 22 × 400 parameters stays under both databases' limits.
+pub(crate) const ROWS_PER_INSERT: usize = 400;
+/// Values per `IN (...)` list in the duplicate check.
+pub(crate) const IDS_PER_LOOKUP: usize = 500;
+
+/// `($1, $2, …), ($k, …)`: `rows` groups of `arity` placeholders. SQLite gets plain `?`:
+/// sqlx resolves every named (`$n`) SQLite parameter by name, which costs more than the insert
+/// itself once a statement has thousands of them.
+pub(crate) fn placeholders(rows: usize, arity: usize, dialect: Dialect) -> String {
+    let mut text = String::with_capacity(rows * arity * 5);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..arity {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            match dialect {
+                Dialect::Sqlite => text.push('?'),
+                Dialect::Postgres => {
+                    text.push('$');
+                    text.push_str(&(row * arity + column + 1).to_string());
+                }
+            }
+        }
+        text.push(')');
+    }
+    text
+}
+
+pub(crate) fn insert_events_sql(rows: usize, dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO audit_events ({EVENT_INSERT_COLUMNS}) VALUES {}",
+        placeholders(rows, EVENT_INSERT_ARITY, dialect)
+    )
+}
+
+pub(crate) fn insert_nodes_sql(rows: usize, dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO merkle_nodes (level, idx, hash) VALUES {}",
+        placeholders(rows, 3, dialect)
+    )
+}
+
+/// `SELECT external_id … WHERE source = ? AND external_id IN (?, …)`.
+pub(crate) fn existing_external_ids_sql(ids: usize, dialect: Dialect) -> String {
+    let list = placeholders(1, ids + 1, dialect);
+    let (source, rest) = list
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split_once(", ")
+        .unwrap_or(("?", ""));
+    format!("SELECT external_id FROM audit_events WHERE source = {source} AND external_id IN ({rest})")
+}
+
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, token_hash, scope, \
     tenant_slug, source, created_at_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub(crate) const INSERT_USER: &str = "INSERT INTO users (id, issuer, subject, email, name, \
@@ -71,11 +127,42 @@ macro_rules! implement_store {
             Ok(hashes)
         }
 
+        /// Which of these `(source, externalId)` pairs the log already holds.
+        async fn stored_external_ids<'e>(
+            connection: &mut DbConnection,
+            events: &[&'e NewAuditEvent],
+        ) -> Result<HashSet<(&'e str, &'e str)>, StoreError> {
+            let mut by_source: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+            for event in events {
+                if let Some(external_id) = &event.external_id {
+                    by_source.entry(event.source.as_str()).or_default().push(external_id.as_str());
+                }
+            }
+            let mut stored = HashSet::new();
+            for (source, ids) in by_source {
+                for chunk in ids.chunks(sql::IDS_PER_LOOKUP) {
+                    let select = sql::existing_external_ids_sql(chunk.len(), $dialect);
+                    let mut query = sqlx::query_scalar::<_, String>(&select).bind(source);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    for found in query.fetch_all(&mut *connection).await? {
+                        if let Some(id) = chunk.iter().find(|id| **id == found) {
+                            stored.insert((source, *id));
+                        }
+                    }
+                }
+            }
+            Ok(stored)
+        }
+
         /// Appends inside an open write transaction. The chain head row is read (and on
         /// PostgreSQL locked) first, so concurrent appenders — in this process or another —
         /// take turns; seq, prevHash and the Merkle frontier all continue from that head.
+        /// Rows and Merkle nodes are written with multi-row INSERTs.
         async fn append_in(
             connection: &mut DbConnection,
+            cache: &$crate::frontier_cache::FrontierCache,
             events: &[&NewAuditEvent],
             now: Timestamp,
         ) -> Result<AppendReceipt, StoreError> {
@@ -84,24 +171,25 @@ macro_rules! implement_store {
                 sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
             let recorded_at = Timestamp::from_millis(now.as_millis().max(last_recorded));
             let mut prev_hash = stored_hash(&head_hash, "chain head")?;
-            let frontier_nodes = range_nodes(0, next_seq as u64);
-            let frontier_hashes = node_hashes_in(connection, &frontier_nodes).await?;
-            let mut frontier = Frontier::from_nodes(next_seq as u64, &frontier_hashes)
-                .ok_or_else(|| StoreError::Corrupt("merkle frontier does not match the tree size".into()))?;
-            let mut seq = next_seq;
+            let mut frontier = match cache.take(next_seq as u64, &head_hash) {
+                Some(frontier) => frontier,
+                None => {
+                    let nodes = range_nodes(0, next_seq as u64);
+                    let hashes = node_hashes_in(connection, &nodes).await?;
+                    Frontier::from_nodes(next_seq as u64, &hashes)
+                        .ok_or_else(|| StoreError::Corrupt("merkle frontier does not match the tree size".into()))?
+                }
+            };
+            let stored = stored_external_ids(connection, events).await?;
             let mut seen_in_batch = HashSet::new();
             let mut outcomes = Vec::with_capacity(events.len());
+            let mut rows: Vec<(i64, &NewAuditEvent, [String; 5])> = Vec::with_capacity(events.len());
+            let mut new_nodes = vec![];
+            let mut seq = next_seq;
             for event in events {
                 if let Some(external_id) = &event.external_id {
-                    let repeated_in_batch = !seen_in_batch.insert((event.source.as_str(), external_id.as_str()));
-                    let already_stored = !repeated_in_batch
-                        && sqlx::query_scalar::<_, i64>(sql::FIND_EXTERNAL_ID)
-                            .bind(event.source.as_str())
-                            .bind(external_id)
-                            .fetch_optional(&mut *connection)
-                            .await?
-                            .is_some();
-                    if repeated_in_batch || already_stored {
+                    let key = (event.source.as_str(), external_id.as_str());
+                    if stored.contains(&key) || !seen_in_batch.insert(key) {
                         outcomes.push(AppendOutcome::Duplicate);
                         continue;
                     }
@@ -110,39 +198,51 @@ macro_rules! implement_store {
                 let commitment = personal_commitment(&salt, &PersonalFields::of_new(event));
                 let leaf = leaf_hash(&LeafHeader::of_new(event, seq as u64, recorded_at), &commitment);
                 let hash = chain_hash(&prev_hash, &leaf);
-                let values = event_values(event);
-                let mut insert = sqlx::query(sql::INSERT_EVENT).bind(seq).bind(values.at_ms).bind(recorded_at.as_millis());
-                for text in values.texts {
-                    insert = insert.bind(text);
-                }
-                insert
-                    .bind(hex::encode(prev_hash))
-                    .bind(hex::encode(hash))
-                    .bind(hex::encode(leaf))
-                    .bind(hex::encode(commitment))
-                    .bind(hex::encode(salt))
-                    .execute(&mut *connection)
-                    .await?;
-                for (node, node_hash) in frontier.push(leaf) {
-                    sqlx::query(sql::INSERT_NODE)
-                        .bind(i64::from(node.level))
-                        .bind(to_i64(node.index))
-                        .bind(hex::encode(node_hash))
-                        .execute(&mut *connection)
-                        .await?;
-                }
+                new_nodes.extend(frontier.push(leaf));
+                rows.push((
+                    seq,
+                    event,
+                    [hex::encode(prev_hash), hex::encode(hash), hex::encode(leaf), hex::encode(commitment), hex::encode(salt)],
+                ));
                 outcomes.push(AppendOutcome::Appended { seq: seq as u64 });
                 prev_hash = hash;
                 seq += 1;
             }
+            for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
+                let insert = sql::insert_events_sql(chunk.len(), $dialect);
+                let mut query = sqlx::query(&insert);
+                for (seq, event, hashes) in chunk {
+                    let values = event_values(event);
+                    query = query.bind(*seq).bind(values.at_ms).bind(recorded_at.as_millis());
+                    for text in values.texts {
+                        query = query.bind(text);
+                    }
+                    for hash in hashes {
+                        query = query.bind(hash.as_str());
+                    }
+                }
+                query.execute(&mut *connection).await?;
+            }
+            for chunk in new_nodes.chunks(sql::ROWS_PER_INSERT) {
+                let insert = sql::insert_nodes_sql(chunk.len(), $dialect);
+                let mut query = sqlx::query(&insert);
+                for (node, node_hash) in chunk {
+                    query = query.bind(i64::from(node.level)).bind(to_i64(node.index)).bind(hex::encode(node_hash));
+                }
+                query.execute(&mut *connection).await?;
+            }
+            let new_head_hash = hex::encode(prev_hash);
             if seq != next_seq {
                 sqlx::query(sql::UPDATE_HEAD)
                     .bind(seq)
                     .bind(recorded_at.as_millis())
-                    .bind(hex::encode(prev_hash))
+                    .bind(&new_head_hash)
                     .execute(&mut *connection)
                     .await?;
             }
+            // Keyed by the new head hash: if this transaction rolls back, the database's head
+            // differs and the cached frontier is never used.
+            cache.put(seq as u64, new_head_hash, frontier);
             Ok(AppendReceipt { outcomes })
         }
 
@@ -161,7 +261,7 @@ macro_rules! implement_store {
         impl $crate::sequencer::GroupWriter for $db {
             async fn write_group(&self, events: &[&NewAuditEvent], now: Timestamp) -> Result<AppendReceipt, StoreError> {
                 let mut write = self.begin_write().await?;
-                let receipt = append_in(&mut write.transaction, events, now).await?;
+                let receipt = append_in(&mut write.transaction, &self.frontier_cache, events, now).await?;
                 write.transaction.commit().await?;
                 Ok(receipt)
             }
@@ -322,7 +422,7 @@ macro_rules! implement_store {
                 }
                 let seqs: Vec<u64> = seqs.into_iter().map(|seq| seq as u64).collect();
                 let event = audit(&seqs);
-                let receipt = append_in(&mut write.transaction, &[&event], now).await?;
+                let receipt = append_in(&mut write.transaction, &self.db.frontier_cache, &[&event], now).await?;
                 write.transaction.commit().await?;
                 Ok(ErasureOutcome { erased_seqs: seqs, record_seq: receipt.first_seq() })
             }
@@ -346,7 +446,7 @@ macro_rules! implement_store {
                     .bind(&token.created_by)
                     .execute(&mut *write.transaction)
                     .await?;
-                append_in(&mut write.transaction, &[&audit], now).await?;
+                append_in(&mut write.transaction, &self.db.frontier_cache, &[&audit], now).await?;
                 write.transaction.commit().await?;
                 Ok(ApiToken {
                     id: token.id,
@@ -371,7 +471,7 @@ macro_rules! implement_store {
                 else {
                     return Ok(None);
                 };
-                append_in(&mut write.transaction, &[&audit], now).await?;
+                append_in(&mut write.transaction, &self.db.frontier_cache, &[&audit], now).await?;
                 write.transaction.commit().await?;
                 ApiToken::try_from(row).map(Some)
             }
@@ -428,7 +528,7 @@ macro_rules! implement_store {
                     .await?
                     .rows_affected();
                 if inserted == 1 {
-                    append_in(&mut write.transaction, &[&audit_if_created], now).await?;
+                    append_in(&mut write.transaction, &self.db.frontier_cache, &[&audit_if_created], now).await?;
                 } else {
                     let existing = find_user_in(&mut write.transaction, &sighting.issuer, &sighting.subject)
                         .await?
@@ -478,7 +578,7 @@ macro_rules! implement_store {
                 else {
                     return Ok(None);
                 };
-                append_in(&mut write.transaction, &[&audit], now).await?;
+                append_in(&mut write.transaction, &self.db.frontier_cache, &[&audit], now).await?;
                 write.transaction.commit().await?;
                 User::try_from(row).map(Some)
             }

@@ -3,6 +3,7 @@
 //! process's writers queue instead of spinning on SQLite's busy handler) and `BEGIN IMMEDIATE`
 //! (so another process on the same file, such as `dezky token create`, takes turns with us).
 
+use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
@@ -18,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub(crate) struct SqliteDb {
     pool: SqlitePool,
     write_lock: Mutex<()>,
+    frontier_cache: FrontierCache,
 }
 
 pub(crate) struct SqliteStore {
@@ -60,7 +62,12 @@ impl SqliteDb {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Ten indexes and a trigram index per row: a 64 MiB page cache keeps their upper
+            // levels resident, and fewer, larger WAL checkpoints cost less than many small ones.
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", "8000")
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(CONNECT_TIMEOUT)
@@ -70,6 +77,7 @@ impl SqliteDb {
         Ok(SqliteDb {
             pool,
             write_lock: Mutex::new(()),
+            frontier_cache: FrontierCache::default(),
         })
     }
 

@@ -113,7 +113,16 @@ pub async fn temp_database_and_key(
 ) -> (dezky_testkit::TestDatabase, std::path::PathBuf, String) {
     let database = dezky_testkit::TestDatabase::create(backend).await;
     let key_file = dezky_testkit::temp_folder("key").join("audit-signing.key");
-    let output = run(&[], &["keygen", "--origin", "dezky.test/audit", "--out", key_file.to_str().unwrap()]);
+    let output = run(
+        &[],
+        &[
+            "keygen",
+            "--origin",
+            "dezky.test/audit",
+            "--out",
+            key_file.to_str().unwrap(),
+        ],
+    );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let vkey = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert!(vkey.starts_with("dezky.test/audit+"), "{vkey}");

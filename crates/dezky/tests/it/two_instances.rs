@@ -21,7 +21,10 @@ async fn two_instances_on_one_postgres_database_keep_one_verifiable_chain() {
         ("AUDIT_CHECKPOINT_EVERY_EVENTS", "300"),
     ];
     let (folder_a, folder_b) = (temp_folder("instance-a"), temp_folder("instance-b"));
-    let servers = [Server::start(&environment, &folder_a), Server::start(&environment, &folder_b)];
+    let servers = [
+        Server::start(&environment, &folder_a),
+        Server::start(&environment, &folder_b),
+    ];
     let token = String::from_utf8(run(&environment, &["token", "create", "--ingest", "portal"]).stdout).unwrap();
     let token = token.trim().to_owned();
 
@@ -29,7 +32,11 @@ async fn two_instances_on_one_postgres_database_keep_one_verifiable_chain() {
     let mut tasks = vec![];
     for (server_index, server) in servers.iter().enumerate() {
         for task in 0..TASKS_PER_SERVER {
-            let (client, url, token) = (client.clone(), format!("{}/api/v1/ingest/events", server.base), token.clone());
+            let (client, url, token) = (
+                client.clone(),
+                format!("{}/api/v1/ingest/events", server.base),
+                token.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 for batch in 0..BATCHES_PER_TASK {
                     let events: Vec<Value> = (0..EVENTS_PER_BATCH)
@@ -68,7 +75,11 @@ async fn two_instances_on_one_postgres_database_keep_one_verifiable_chain() {
     // first) are audited too; what matters is one gapless chain holding every published event.
     let verified = report["verifiedEvents"].as_u64().unwrap();
     assert!(verified >= published as u64 + 2, "{report}");
-    assert_eq!(report["headSeq"].as_u64().unwrap() + 1, verified, "gapless from 0: {report}");
+    assert_eq!(
+        report["headSeq"].as_u64().unwrap() + 1,
+        verified,
+        "gapless from 0: {report}"
+    );
     assert!(report["checkpointsVerified"].as_u64().unwrap() >= 2, "{report}");
 
     // Offline, with only the public key.

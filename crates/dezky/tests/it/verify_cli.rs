@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 async fn an_exported_log_verifies_offline_and_an_edited_export_does_not() {
     let (database, key_file, vkey) = temp_database_and_key(TestBackend::Sqlite).await;
     let key_path = key_file.to_str().unwrap().to_owned();
-    let environment = [("DATABASE_URL", database.url.as_str()), ("AUDIT_SIGNING_KEY_FILE", key_path.as_str())];
+    let environment = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("AUDIT_SIGNING_KEY_FILE", key_path.as_str()),
+    ];
     let folder = temp_folder("verify-cli");
     let server = Server::start(&environment, &folder);
     let ingest = String::from_utf8(run(&environment, &["token", "create", "--ingest", "portal"]).stdout).unwrap();
@@ -73,8 +76,16 @@ async fn an_exported_log_verifies_offline_and_an_edited_export_does_not() {
     assert_eq!(bad.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(report["ok"], false);
-    let kinds: Vec<&str> = report["breaks"].as_array().unwrap().iter().map(|b| b["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"event-hash-mismatch") && kinds.contains(&"checkpoint-root-mismatch"), "{kinds:?}");
+    let kinds: Vec<&str> = report["breaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"event-hash-mismatch") && kinds.contains(&"checkpoint-root-mismatch"),
+        "{kinds:?}"
+    );
 
     let refused = run(&[], &["keygen", "--out", &key_path]);
     assert_eq!(refused.status.code(), Some(1), "keygen never overwrites a key");
