@@ -92,7 +92,8 @@ async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
                 let _ = request.reply.send(Ok(AppendReceipt { outcomes: mine }));
             }
         }
-        Err(_) => {
+        Err(error) => {
+            tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
             for request in group {
                 let events: Vec<&NewAuditEvent> = request.events.iter().collect();
                 let result = writer.write_group(&events, request.now).await;
