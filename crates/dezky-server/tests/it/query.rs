@@ -101,27 +101,7 @@ async fn single_events_by_seq(db: TestDatabase) {
     let (status, body) = app.get("/api/v1/audit/0", &app.operator_token).await;
     assert_eq!(status, StatusCode::OK, "the operator token's creation is event 0");
     assert_eq!(body["action"], "api_token.created");
-    for key in [
-        "seq",
-        "at",
-        "recordedAt",
-        "actorType",
-        "actorId",
-        "actorEmail",
-        "actorIp",
-        "action",
-        "outcome",
-        "resourceType",
-        "resourceId",
-        "resourceName",
-        "tenantSlug",
-        "partnerSlug",
-        "source",
-        "externalId",
-        "metadata",
-        "prevHash",
-        "hash",
-    ] {
+    for key in dezky_core::csv::HEADER {
         assert!(body.get(key).is_some(), "missing {key}");
     }
     let (status, body) = app.get("/api/v1/audit/999999", &app.operator_token).await;
