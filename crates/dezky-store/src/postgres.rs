@@ -81,6 +81,25 @@ impl PostgresDb {
     }
 }
 
+/// Which of `ids` the log holds for `source`. Written as a semi-join on an array so the
+/// planner probes the unique (source, external_id) index once per id: the plain
+/// `source = $1 AND external_id IN (…)` form was planned, on a table that grew faster than
+/// autovacuum analysed it, as a scan of every event of the source (measured: 19 ms against 3 ms
+/// at 100k events, growing with the log).
+async fn find_stored_ids(
+    connection: &mut PgConnection,
+    source: &str,
+    ids: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT external_id FROM audit_events WHERE (source, external_id) IN (SELECT $1, unnest($2::text[]))",
+    )
+    .bind(source)
+    .bind(ids)
+    .fetch_all(connection)
+    .await
+}
+
 implement_store!(
     PostgresStore,
     PostgresDb,
@@ -88,5 +107,6 @@ implement_store!(
     filter_sql::Dialect::Postgres,
     " FOR UPDATE",
     "SET LOCAL dezky.erasure = 'on'",
-    ""
+    "",
+    find_stored_ids
 );

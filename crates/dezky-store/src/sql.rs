@@ -63,17 +63,6 @@ pub(crate) fn insert_nodes_sql(rows: usize, dialect: Dialect) -> String {
     )
 }
 
-/// `SELECT external_id … WHERE source = ? AND external_id IN (?, …)`.
-pub(crate) fn existing_external_ids_sql(ids: usize, dialect: Dialect) -> String {
-    let list = placeholders(1, ids + 1, dialect);
-    let (source, rest) = list
-        .trim_start_matches('(')
-        .trim_end_matches(')')
-        .split_once(", ")
-        .unwrap_or(("?", ""));
-    format!("SELECT external_id FROM audit_events WHERE source = {source} AND external_id IN ({rest})")
-}
-
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, token_hash, scope, \
     tenant_slug, source, created_at_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub(crate) const INSERT_USER: &str = "INSERT INTO users (id, issuer, subject, email, name, \
@@ -87,7 +76,16 @@ pub(crate) const REFRESH_USER: &str = "UPDATE users SET email = $1, name = $2, g
 pub(crate) const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 
 macro_rules! implement_store {
-    ($store:ty, $db:ty, $database:ty, $dialect:expr, $head_lock_suffix:expr, $open_erasure_gate:expr, $close_erasure_gate:expr) => {
+    (
+        $store:ty,
+        $db:ty,
+        $database:ty,
+        $dialect:expr,
+        $head_lock_suffix:expr,
+        $open_erasure_gate:expr,
+        $close_erasure_gate:expr,
+        $find_stored_ids:path
+    ) => {
         use $crate::error::StoreError;
         use $crate::event_row::{
             event_values, groups_json, scope_columns, stored_hash, to_i64, CheckpointRow, EventRow, TokenRow, UserRow,
@@ -141,16 +139,8 @@ macro_rules! implement_store {
             let mut stored = HashSet::new();
             for (source, ids) in by_source {
                 for chunk in ids.chunks(sql::IDS_PER_LOOKUP) {
-                    let select = sql::existing_external_ids_sql(chunk.len(), $dialect);
-                    let mut query = sqlx::query_scalar::<_, String>(&select).bind(source);
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    for found in query.fetch_all(&mut *connection).await? {
-                        if let Some(id) = chunk.iter().find(|id| **id == found) {
-                            stored.insert((source, *id));
-                        }
-                    }
+                    let found: HashSet<String> = $find_stored_ids(connection, source, chunk).await?.into_iter().collect();
+                    stored.extend(chunk.iter().filter(|id| found.contains(**id)).map(|id| (source, *id)));
                 }
             }
             Ok(stored)

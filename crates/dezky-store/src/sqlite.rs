@@ -104,6 +104,21 @@ impl SqliteDb {
     }
 }
 
+/// Which of `ids` the log holds for `source` (SQLite picks the unique index for the IN list).
+async fn find_stored_ids(
+    connection: &mut sqlx::SqliteConnection,
+    source: &str,
+    ids: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let list = vec!["?"; ids.len()].join(", ");
+    let select = format!("SELECT external_id FROM audit_events WHERE source = ? AND external_id IN ({list})");
+    let mut query = sqlx::query_scalar::<_, String>(&select).bind(source);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(connection).await
+}
+
 implement_store!(
     SqliteStore,
     SqliteDb,
@@ -111,5 +126,6 @@ implement_store!(
     filter_sql::Dialect::Sqlite,
     "",
     "INSERT INTO erasure_gate (open) VALUES (1)",
-    "DELETE FROM erasure_gate"
+    "DELETE FROM erasure_gate",
+    find_stored_ids
 );
