@@ -70,6 +70,9 @@ pub async fn serve_on(
 /// `dezky serve`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
+    // The key is checked before anything is printed or created, so a bad key file stops
+    // start-up without side effects.
+    let signer = Arc::new(crate::signing::load_or_create(&config.checkpoints).map_err(anyhow::Error::msg)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -81,7 +84,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.database_url_for_display()
     );
     tracing::info!(%address, database = %config.database_url_for_display(), "dezky started");
-    let signer = Arc::new(crate::signing::load_or_create(&config.checkpoints).map_err(anyhow::Error::msg)?);
     println!("checkpoints are signed by {}", signer.verifier().to_vkey());
     let state = AppState::new(store, clock, signer, &config, JWKS_MIN_REFRESH);
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);

@@ -443,7 +443,25 @@ async fn the_erasure_gate_allows_nothing_but_erasure(db: TestDatabase) {
     assert_eq!(verify(&app).await["ok"], true);
 }
 
+async fn checkpoints_carry_an_hmac_line_when_audit_signing_key_is_set(db: TestDatabase) {
+    let app = crate::support::app::spawn_with(db, &[("AUDIT_SIGNING_KEY", "a-long-enough-shared-secret")]).await;
+    publish(&app, 5, "a").await;
+    let signed = checkpoint(&app).await;
+    let note = signed["note"].as_str().unwrap();
+    let signature_lines: Vec<&str> = note.lines().filter(|line| line.starts_with('\u{2014}')).collect();
+    assert_eq!(signature_lines.len(), 2, "Ed25519 and HMAC lines: {note}");
+    assert!(signature_lines[1].contains("/hmac "), "{note}");
+    let hmac_name = signature_lines[1].split(' ').nth(1).unwrap();
+    assert_eq!(
+        dezky_chain::checkpoint::verify_checkpoint_hmac(note, hmac_name, b"a-long-enough-shared-secret"),
+        Ok(true)
+    );
+    assert!(dezky_chain::checkpoint::verify_checkpoint_hmac(note, hmac_name, b"another-secret-entirely").is_err());
+    assert_eq!(verify(&app).await["ok"], true);
+}
+
 on_both_backends!(
+    checkpoints_carry_an_hmac_line_when_audit_signing_key_is_set,
     clean_log_verifies_and_proofs_check_out_against_signed_checkpoints,
     a_row_changed_in_place_is_an_event_hash_mismatch,
     a_deleted_row_is_a_gap_and_a_prev_hash_mismatch,

@@ -118,6 +118,27 @@ fn invalid_configuration_names_the_variable_and_exits_2() {
 }
 
 #[test]
+fn an_unreadable_signing_key_stops_start_up_with_its_variable_named() {
+    let folder = temp_folder("bad-key");
+    let key = folder.join("audit-signing.key");
+    std::fs::write(&key, "not a key").unwrap();
+    let output = run(
+        &[("AUDIT_SIGNING_KEY_FILE", key.to_str().unwrap())],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            folder.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("AUDIT_SIGNING_KEY_FILE"), "{message}");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
 fn bad_arguments_are_named() {
     let output = run(&[], &["token", "create", "--ingest", "stalwart"]);
     assert_eq!(output.status.code(), Some(1));
