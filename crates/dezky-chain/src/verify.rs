@@ -156,6 +156,14 @@ impl<'a> Verifier<'a> {
                 *evidence.commitment
             }
         };
+        // Without a salt the commitment cannot be recomputed, so an erased row must really be
+        // empty: personal data written back into it would otherwise go unnoticed.
+        let erased_but_not_empty = evidence.salt.is_none()
+            && (event.actor_id.is_some()
+                || event.actor_email.is_some()
+                || event.actor_ip.is_some()
+                || event.resource_name.is_some()
+                || !event.metadata.is_empty());
         let leaf = leaf_hash(&LeafHeader::of_stored(event), &commitment);
         let stored_prev = event.prev_hash.as_deref().and_then(parse_hash);
         let stored_hash = event.hash.as_deref().and_then(parse_hash);
@@ -170,7 +178,11 @@ impl<'a> Verifier<'a> {
         // Recompute from the row's own prevHash, so one inserted or deleted row is one break
         // (the prev-hash mismatch above) rather than a mismatch on every later row.
         let recomputed = chain_hash(&stored_prev.unwrap_or(self.prev_hash), &leaf);
-        if Some(recomputed) != stored_hash || commitment != *evidence.commitment || leaf != *evidence.leaf_hash {
+        if Some(recomputed) != stored_hash
+            || commitment != *evidence.commitment
+            || leaf != *evidence.leaf_hash
+            || erased_but_not_empty
+        {
             self.breaks.push(event_break(
                 BreakKind::EventHashMismatch,
                 event.seq,

@@ -2,7 +2,7 @@
 
 use crate::signing::AuditSigner;
 use dezky_chain::leaf::parse_hash;
-use dezky_chain::verify::{CheckpointKeys, EventEvidence, Report, StoredCheckpoint, Verifier};
+use dezky_chain::verify::{Break, BreakKind, CheckpointKeys, EventEvidence, Report, StoredCheckpoint, Verifier};
 use dezky_core::AuditEvent;
 use dezky_store::{Store, StoreError};
 
@@ -51,15 +51,42 @@ pub async fn verify_store(store: &dyn Store, keys: Option<CheckpointKeys<'_>>) -
             note: record.note,
         })
         .collect();
+    let head = store.chain_head().await?;
     let mut verifier = Verifier::new(checkpoints, keys);
     let mut after = None;
+    let mut last_hash = None;
     loop {
         let page = store.events_in_order(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.seq);
+        last_hash = last.hash.clone();
         for event in &page {
             push_event(&mut verifier, event);
         }
     }
-    Ok(verifier.finish())
+    let mut report = verifier.finish();
+    // The chain head records how long the log was and how it ended: a missing tail (rows
+    // deleted from the end) shows here even before a checkpoint covers it. Events appended
+    // while the walk ran make the head longer than what was read; only a shorter log is a break.
+    let read = report.head_seq.map_or(0, |seq| seq + 1);
+    if head.tree_size == read && last_hash.as_deref().is_some_and(|hash| hash != head.head_hash) {
+        report.breaks.push(Break {
+            kind: BreakKind::EventHashMismatch,
+            seq: report.head_seq,
+            tree_size: None,
+            expected: Some(head.head_hash.clone()),
+            actual: last_hash,
+        });
+    }
+    if head.tree_size > read && store.get_event(read).await?.is_none() {
+        report.breaks.push(Break {
+            kind: BreakKind::SeqGap,
+            seq: Some(read),
+            tree_size: None,
+            expected: format!("events up to seq {} (the chain head)", head.tree_size - 1).into(),
+            actual: Some(format!("the log ends at {read} events")),
+        });
+    }
+    report.ok = report.breaks.is_empty();
+    Ok(report)
 }

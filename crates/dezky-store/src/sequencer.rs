@@ -3,8 +3,9 @@
 //! Every `append_events` call hands its batch to one task per store. The task takes whatever
 //! is waiting (up to `MAX_GROUP_EVENTS`), appends it all in one transaction — one lock of the
 //! chain head, one fsync — and then answers every caller. A caller is answered only after the
-//! commit, so an acknowledged event is durable. If a combined transaction fails, each request is
-//! retried on its own, so one caller's failure never fails another's events.
+//! commit, so an acknowledged event is durable. If the combined transaction fails, every caller
+//! in the group gets the error (nothing of the group was written, or — after an ambiguous commit
+//! failure — it may have been: callers retry with their externalIds, which deduplicate).
 
 use crate::error::StoreError;
 use crate::records::AppendReceipt;
@@ -69,13 +70,6 @@ impl Sequencer {
 }
 
 async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
-    if group.len() == 1 {
-        let request = group.into_iter().next().expect("one request");
-        let events: Vec<&NewAuditEvent> = request.events.iter().collect();
-        let result = writer.write_group(&events, request.now).await;
-        let _ = request.reply.send(result);
-        return;
-    }
     let now = group
         .iter()
         .map(|request| request.now)
@@ -93,11 +87,15 @@ async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
             }
         }
         Err(error) => {
-            tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
+            // Not retried one by one: a commit that failed ambiguously (the connection dropped
+            // after the server committed) would then be written twice. Every caller gets the
+            // error; ingest callers may retry safely, their externalIds deduplicate.
+            let message = error.to_string();
+            tracing::error!(error = %message, requests = group.len(), "group commit failed");
             for request in group {
-                let events: Vec<&NewAuditEvent> = request.events.iter().collect();
-                let result = writer.write_group(&events, request.now).await;
-                let _ = request.reply.send(result);
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Conflict(format!("append failed: {message}"))));
             }
         }
     }

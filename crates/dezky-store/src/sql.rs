@@ -384,11 +384,19 @@ macro_rules! implement_store {
                 audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
                 now: Timestamp,
             ) -> Result<ErasureOutcome, StoreError> {
+                // Erasure records themselves are never erased: they account for earlier erasures
+                // (and name the operator who performed them).
                 let (condition, value) = match subject {
-                    ErasureSubject::ActorId(id) => ("actor_id = $1", id.clone()),
-                    ErasureSubject::ActorEmail(email) => ("lower(actor_email) = lower($1)", email.clone()),
+                    ErasureSubject::ActorId(id) => ("actor_id = $1 AND action <> 'audit.erased'", id.clone()),
+                    ErasureSubject::ActorEmail(email) => {
+                        ("lower(actor_email) = lower($1) AND action <> 'audit.erased'", email.clone())
+                    }
                 };
                 let mut write = self.db.begin_write().await?;
+                // Take the chain head first, so no append of this subject can commit between the
+                // SELECT of the seqs and the UPDATE (it would be erased but not recorded).
+                let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
+                sqlx::query(&head_sql).execute(&mut *write.transaction).await?;
                 let seqs: Vec<i64> = sqlx::query_scalar(&format!(
                     "SELECT seq FROM audit_events WHERE {condition} AND personal_salt IS NOT NULL ORDER BY seq"
                 ))

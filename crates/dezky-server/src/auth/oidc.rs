@@ -150,9 +150,13 @@ impl OidcVerifier {
                 issuer: issuer.url.clone(),
                 kid: header.kid.clone().unwrap_or_else(|| "(none)".to_owned()),
             })?;
-        jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation)
+        let mut claims = jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation)
             .map(|data| data.claims)
-            .map_err(|error| OidcRejection::Invalid(error.to_string()))
+            .map_err(|error| OidcRejection::Invalid(error.to_string()))?;
+        // Users are keyed by (issuer, subject): use the configured spelling, so `…/x` and `…/x/`
+        // are one issuer, not two users.
+        claims.iss = issuer.url.clone();
+        Ok(claims)
     }
 
     fn may_refresh(&self, cache: &KeyCache) -> bool {

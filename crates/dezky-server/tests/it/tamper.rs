@@ -412,6 +412,59 @@ async fn erasure_keeps_the_log_verifiable_and_unrecorded_erasure_is_caught(db: T
     assert_eq!(kinds, vec![("unrecorded-erasure".to_owned(), Some(3), None)]);
 }
 
+async fn erasing_an_operator_keeps_their_erasure_records_and_rewritten_erased_rows_are_caught(db: TestDatabase) {
+    let app = spawn(db).await;
+    publish(&app, 20, "a").await;
+    let (status, first) = app
+        .post(
+            "/api/v1/audit/erasure",
+            &app.operator_token,
+            &json!({ "actorEmail": "erin@acme.example" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let record_seq = first["recordSeq"].as_u64().unwrap();
+    let (_, record) = app
+        .get(&format!("/api/v1/audit/{record_seq}"), &app.operator_token)
+        .await;
+    let operator_id = record["actorId"].as_str().unwrap().to_owned();
+    // Erase the operator who performed the first erasure: the record must survive.
+    let (status, _) = app
+        .post(
+            "/api/v1/audit/erasure",
+            &app.operator_token,
+            &json!({ "actorId": operator_id }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, record_after) = app
+        .get(&format!("/api/v1/audit/{record_seq}"), &app.operator_token)
+        .await;
+    assert_eq!(record_after["erased"], false);
+    assert_eq!(verify(&app).await["ok"], true);
+
+    // Someone writes personal data back into an erased row (leaving hashes alone).
+    let erased_seq = first["erasedSeqs"][0][0].as_u64().unwrap();
+    let mut statements = disable_event_guards(app.backend);
+    let rewrite = format!("UPDATE audit_events SET actor_email = 'someone@else.example' WHERE seq = {erased_seq}");
+    statements.push(&rewrite);
+    tamper(&app, &statements).await;
+    let kinds = kinds_at(&verify(&app).await);
+    assert_eq!(kinds, vec![("event-hash-mismatch".to_owned(), Some(erased_seq), None)]);
+}
+
+async fn a_truncated_tail_is_reported_without_any_checkpoint(db: TestDatabase) {
+    let app = spawn(db).await;
+    publish(&app, 10, "a").await;
+    let last = app.event_count().await - 1;
+    let mut statements = disable_event_guards(app.backend);
+    let delete = format!("DELETE FROM audit_events WHERE seq >= {}", last - 2);
+    statements.push(&delete);
+    tamper(&app, &statements).await;
+    let kinds = kinds_at(&verify(&app).await);
+    assert_eq!(kinds, vec![("seq-gap".to_owned(), Some(last - 2), None)]);
+}
+
 async fn the_erasure_gate_allows_nothing_but_erasure(db: TestDatabase) {
     let app = spawn(db).await;
     publish(&app, 3, "a").await;
@@ -469,4 +522,6 @@ on_both_backends!(
     edited_signatures_and_swapped_roots_are_reported,
     erasure_keeps_the_log_verifiable_and_unrecorded_erasure_is_caught,
     the_erasure_gate_allows_nothing_but_erasure,
+    erasing_an_operator_keeps_their_erasure_records_and_rewritten_erased_rows_are_caught,
+    a_truncated_tail_is_reported_without_any_checkpoint,
 );
