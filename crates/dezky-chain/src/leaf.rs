@@ -50,39 +50,45 @@ pub struct PersonalFields<'a> {
     pub metadata: &'a Map<String, Value>,
 }
 
+/// `NewAuditEvent` and `AuditEvent` share these field names; one expansion serves both.
+macro_rules! header_of {
+    ($event:expr, $seq:expr, $recorded_at:expr) => {
+        LeafHeader {
+            seq: $seq,
+            at: $event.at,
+            recorded_at: $recorded_at,
+            actor_type: $event.actor_type.as_str(),
+            action: $event.action.as_str(),
+            outcome: $event.outcome.as_str(),
+            resource_type: $event.resource_type.as_deref(),
+            resource_id: $event.resource_id.as_deref(),
+            tenant_slug: $event.tenant_slug.as_ref().map(|slug| slug.as_str()),
+            partner_slug: $event.partner_slug.as_ref().map(|slug| slug.as_str()),
+            source: $event.source.as_str(),
+            external_id: $event.external_id.as_deref(),
+        }
+    };
+}
+
+macro_rules! personal_of {
+    ($event:expr) => {
+        PersonalFields {
+            actor_id: $event.actor_id.as_deref(),
+            actor_email: $event.actor_email.as_deref(),
+            actor_ip: $event.actor_ip.as_deref(),
+            resource_name: $event.resource_name.as_deref(),
+            metadata: &$event.metadata,
+        }
+    };
+}
+
 impl<'a> LeafHeader<'a> {
     pub fn of_new(event: &'a NewAuditEvent, seq: u64, recorded_at: Timestamp) -> LeafHeader<'a> {
-        LeafHeader {
-            seq,
-            at: event.at,
-            recorded_at,
-            actor_type: event.actor_type.as_str(),
-            action: event.action.as_str(),
-            outcome: event.outcome.as_str(),
-            resource_type: event.resource_type.as_deref(),
-            resource_id: event.resource_id.as_deref(),
-            tenant_slug: event.tenant_slug.as_ref().map(|slug| slug.as_str()),
-            partner_slug: event.partner_slug.as_ref().map(|slug| slug.as_str()),
-            source: event.source.as_str(),
-            external_id: event.external_id.as_deref(),
-        }
+        header_of!(event, seq, recorded_at)
     }
 
     pub fn of_stored(event: &'a AuditEvent) -> LeafHeader<'a> {
-        LeafHeader {
-            seq: event.seq,
-            at: event.at,
-            recorded_at: event.recorded_at,
-            actor_type: event.actor_type.as_str(),
-            action: event.action.as_str(),
-            outcome: event.outcome.as_str(),
-            resource_type: event.resource_type.as_deref(),
-            resource_id: event.resource_id.as_deref(),
-            tenant_slug: event.tenant_slug.as_ref().map(|slug| slug.as_str()),
-            partner_slug: event.partner_slug.as_ref().map(|slug| slug.as_str()),
-            source: event.source.as_str(),
-            external_id: event.external_id.as_deref(),
-        }
+        header_of!(event, event.seq, event.recorded_at)
     }
 
     /// The canonical JSON of the header, written directly in its sorted member order (the
@@ -126,23 +132,11 @@ impl<'a> LeafHeader<'a> {
 
 impl<'a> PersonalFields<'a> {
     pub fn of_new(event: &'a NewAuditEvent) -> PersonalFields<'a> {
-        PersonalFields {
-            actor_id: event.actor_id.as_deref(),
-            actor_email: event.actor_email.as_deref(),
-            actor_ip: event.actor_ip.as_deref(),
-            resource_name: event.resource_name.as_deref(),
-            metadata: &event.metadata,
-        }
+        personal_of!(event)
     }
 
     pub fn of_stored(event: &'a AuditEvent) -> PersonalFields<'a> {
-        PersonalFields {
-            actor_id: event.actor_id.as_deref(),
-            actor_email: event.actor_email.as_deref(),
-            actor_ip: event.actor_ip.as_deref(),
-            resource_name: event.resource_name.as_deref(),
-            metadata: &event.metadata,
-        }
+        personal_of!(event)
     }
 
     pub fn canonical(&self) -> String {

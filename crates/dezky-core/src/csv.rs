@@ -57,7 +57,7 @@ pub fn header_line() -> String {
 
 pub fn event_line(event: &AuditEvent) -> String {
     let optional = |value: &Option<String>| value.clone().unwrap_or_default();
-    let metadata = serde_json::Value::Object(event.metadata.clone()).to_string();
+    let metadata = serde_json::to_string(&event.metadata).unwrap_or_default();
     let fields: [String; 23] = [
         event.seq.to_string(),
         event.at.to_rfc3339(),

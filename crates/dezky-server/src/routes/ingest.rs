@@ -141,7 +141,7 @@ fn validate(raw: IngestEvent, source: &Source, now: Timestamp) -> Result<NewAudi
         return Err(invalid("actorIp", format!("'{ip}' is not an IP address")));
     }
     let metadata = raw.metadata.unwrap_or_default();
-    if Value::Object(metadata.clone()).to_string().len() > limits::METADATA_BYTES {
+    if serde_json::to_string(&metadata).map_or(0, |text| text.len()) > limits::METADATA_BYTES {
         return Err(invalid(
             "metadata",
             format!("is larger than {} bytes", limits::METADATA_BYTES),
