@@ -9,3 +9,4 @@ pub mod fields;
 pub mod gap;
 pub mod stalwart;
 pub mod verb;
+pub mod ocis_audit;

@@ -1,0 +1,176 @@
+//! One line of oCIS's audit log file (`AUDIT_FORMAT=json`): formats.md, "oCIS: audit service
+//! log"; upstream `services/audit/pkg/types/types.go` and `services/audit/pkg/service/service.go`.
+
+use crate::fields::{bounded_metadata, ip_address, short_text, text_field};
+use crate::verb::fallback_action;
+use dezky_core::{ActorType, NewAuditEvent, Slug, Source, Timestamp};
+use serde_json::{Map, Value};
+
+pub const SOURCE: &str = "ocis";
+/// Actions skipped unless configured otherwise: the high-volume reads.
+pub const DEFAULT_SKIPPED_ACTIONS: &[&str] = &["file_read", "public_link_accessed"];
+/// A line longer than this is rejected instead of parsed (oCIS lines are well under 8 KiB).
+pub const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// Hints that may name the tenant an event belongs to, most specific first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantHint<'a> {
+    /// A space's name (oCIS project spaces are named after the tenant in our provisioning).
+    SpaceName(&'a str),
+    /// The acting user's id.
+    User(&'a str),
+}
+
+/// Why a line was not recorded. Rejected lines are counted and the tail moves on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not a JSON object.
+    NotJson,
+    /// oCIS writes `AUDIT_FORMAT=minimal` (`<action>)` then an indented message): not parseable
+    /// as events; the operator must set `AUDIT_FORMAT=json`.
+    MinimalFormat,
+    /// A JSON object without an `Action`.
+    NoAction,
+    TooLong,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::NotJson => "not-json",
+            Rejection::MinimalFormat => "minimal-format",
+            Rejection::NoAction => "no-action",
+            Rejection::TooLong => "too-long",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LineOutcome {
+    Event(Box<NewAuditEvent>),
+    /// The action is on the skip list.
+    Skipped,
+    Rejected(Rejection),
+}
+
+/// Parses one complete line (without its newline). `external_id` identifies the line (file
+/// fingerprint and offset); `now` stands in for a missing or unreadable `Time`.
+pub fn parse_line(
+    line: &[u8],
+    skipped_actions: &[String],
+    external_id: String,
+    now: Timestamp,
+    tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
+) -> LineOutcome {
+    if line.len() > MAX_LINE_BYTES {
+        return LineOutcome::Rejected(Rejection::TooLong);
+    }
+    let object = match serde_json::from_slice::<Value>(line) {
+        Ok(Value::Object(object)) => object,
+        _ => {
+            return LineOutcome::Rejected(if looks_minimal(line) {
+                Rejection::MinimalFormat
+            } else {
+                Rejection::NotJson
+            });
+        }
+    };
+    let Some(action) = text_field(&object, "Action") else {
+        return LineOutcome::Rejected(Rejection::NoAction);
+    };
+    if skipped_actions.iter().any(|skipped| skipped == &action) {
+        return LineOutcome::Skipped;
+    }
+    LineOutcome::Event(Box::new(map_object(object, &action, external_id, now, tenant_of)))
+}
+
+/// `file_create)` or `   user 'x' created …`: the two line shapes of the minimal format.
+fn looks_minimal(line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end_matches('\r');
+    let is_action_line = text.ends_with(')')
+        && text.len() > 1
+        && text[..text.len() - 1]
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte == b'_');
+    is_action_line || (text.starts_with("   ") && !text.trim().is_empty())
+}
+
+/// The acting user: `User` when oCIS filled it, else the id in `Message` ("user '<id>' …"),
+/// which is the only place released versions put it for file, space, user and group events.
+pub fn acting_user(object: &Map<String, Value>) -> Option<String> {
+    text_field(object, "User").or_else(|| {
+        let message = object.get("Message")?.as_str()?;
+        let rest = &message[message.find("user '")? + "user '".len()..];
+        short_text(&rest[..rest.find('\'')?])
+    })
+}
+
+fn map_object(
+    mut object: Map<String, Value>,
+    action: &str,
+    external_id: String,
+    now: Timestamp,
+    tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
+) -> NewAuditEvent {
+    let at = object
+        .get("Time")
+        .and_then(Value::as_str)
+        .and_then(|time| Timestamp::parse_rfc3339(time).ok())
+        .unwrap_or(now);
+    let mut event = NewAuditEvent::new(
+        at,
+        ActorType::User,
+        fallback_action(SOURCE, action),
+        Source::parse(SOURCE).expect("a valid source"),
+    );
+    event.actor_id = acting_user(&object);
+    if event.actor_id.is_none() {
+        event.actor_type = ActorType::Service;
+    }
+    event.actor_ip = object
+        .get("RemoteAddr")
+        .and_then(Value::as_str)
+        .and_then(|address| ip_address(address).or_else(|| ip_address(strip_port(address))));
+    let (resource_type, id_key) = [
+        ("share", "ShareID"),
+        ("file", "FileID"),
+        ("space", "SpaceID"),
+        ("group", "GroupID"),
+        ("user", "UserID"),
+    ]
+    .into_iter()
+    .find(|(_, key)| text_field(&object, key).is_some())
+    .unwrap_or(("file", "FileID"));
+    event.resource_type = (text_field(&object, id_key).is_some() || text_field(&object, "Path").is_some())
+        .then(|| resource_type.to_owned());
+    event.resource_id = text_field(&object, id_key);
+    event.resource_name = text_field(&object, "Path").or_else(|| text_field(&object, "Name"));
+    let space_name = (resource_type == "space").then(|| text_field(&object, "Name")).flatten();
+    event.tenant_slug = space_name
+        .as_deref()
+        .and_then(|name| tenant_of(TenantHint::SpaceName(name)))
+        .or_else(|| event.actor_id.as_deref().and_then(|user| tenant_of(TenantHint::User(user))));
+    // A public link's token grants access to whoever holds it: never store it.
+    if let Some(token) = object.get_mut("ShareToken").filter(|token| token.as_str().is_some_and(|t| !t.is_empty())) {
+        *token = Value::String("********".into());
+    }
+    event.external_id = Some(external_id);
+    event.metadata = bounded_metadata(object);
+    event
+}
+
+/// `192.0.2.7:443` → `192.0.2.7`, `[2001:db8::1]:443` → `2001:db8::1`.
+fn strip_port(address: &str) -> &str {
+    let address = address.trim();
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|byte| byte.is_ascii_digit()) => host,
+        _ => address,
+    }
+}
+
+#[cfg(test)]
+mod tests;
