@@ -7,6 +7,6 @@
 
 pub mod fields;
 pub mod gap;
+pub mod ocis_audit;
 pub mod stalwart;
 pub mod verb;
-pub mod ocis_audit;

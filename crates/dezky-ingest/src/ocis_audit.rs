@@ -146,13 +146,23 @@ fn map_object(
         .then(|| resource_type.to_owned());
     event.resource_id = text_field(&object, id_key);
     event.resource_name = text_field(&object, "Path").or_else(|| text_field(&object, "Name"));
-    let space_name = (resource_type == "space").then(|| text_field(&object, "Name")).flatten();
+    let space_name = (resource_type == "space")
+        .then(|| text_field(&object, "Name"))
+        .flatten();
     event.tenant_slug = space_name
         .as_deref()
         .and_then(|name| tenant_of(TenantHint::SpaceName(name)))
-        .or_else(|| event.actor_id.as_deref().and_then(|user| tenant_of(TenantHint::User(user))));
+        .or_else(|| {
+            event
+                .actor_id
+                .as_deref()
+                .and_then(|user| tenant_of(TenantHint::User(user)))
+        });
     // A public link's token grants access to whoever holds it: never store it.
-    if let Some(token) = object.get_mut("ShareToken").filter(|token| token.as_str().is_some_and(|t| !t.is_empty())) {
+    if let Some(token) = object
+        .get_mut("ShareToken")
+        .filter(|token| token.as_str().is_some_and(|t| !t.is_empty()))
+    {
         *token = Value::String("********".into());
     }
     event.external_id = Some(external_id);

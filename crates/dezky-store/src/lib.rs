@@ -15,12 +15,15 @@ mod records;
 mod sequencer;
 mod sql;
 mod sqlite;
+mod workers;
+mod workers_sql;
 
 pub use error::StoreError;
 pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
     ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
 };
+pub use workers::{CursorWrite, WorkerStore};
 
 use async_trait::async_trait;
 use dezky_chain::merkle::{Hash, NodeId};
@@ -43,7 +46,7 @@ pub struct EventPage {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: WorkerStore + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations that have not run yet. Safe to call from two instances

@@ -5,6 +5,7 @@
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
+use crate::workers_sql::implement_worker_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
@@ -110,3 +111,5 @@ implement_store!(
     "",
     find_stored_ids
 );
+
+implement_worker_store!(PostgresStore);

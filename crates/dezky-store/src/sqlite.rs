@@ -6,6 +6,7 @@
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
+use crate::workers_sql::implement_worker_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
@@ -129,3 +130,5 @@ implement_store!(
     "DELETE FROM erasure_gate",
     find_stored_ids
 );
+
+implement_worker_store!(SqliteStore);

@@ -2,7 +2,10 @@ use super::*;
 use serde_json::json;
 
 fn skip_reads() -> Vec<String> {
-    DEFAULT_SKIPPED_ACTIONS.iter().map(|action| action.to_string()).collect()
+    DEFAULT_SKIPPED_ACTIONS
+        .iter()
+        .map(|action| action.to_string())
+        .collect()
 }
 
 fn no_tenant(_: TenantHint<'_>) -> Option<Slug> {
@@ -14,7 +17,13 @@ fn now() -> Timestamp {
 }
 
 fn event(line: &Value) -> NewAuditEvent {
-    match parse_line(line.to_string().as_bytes(), &skip_reads(), "fp:0".into(), now(), &no_tenant) {
+    match parse_line(
+        line.to_string().as_bytes(),
+        &skip_reads(),
+        "fp:0".into(),
+        now(),
+        &no_tenant,
+    ) {
         LineOutcome::Event(event) => *event,
         other => panic!("{line}: {other:?}"),
     }
@@ -61,18 +70,24 @@ fn a_share_keeps_its_fields_but_never_the_link_token() {
 
 #[test]
 fn spaces_users_and_groups_are_their_own_resources() {
-    let space = event(&json!({ "Time": "2026-03-14T09:26:53Z", "Action": "space_created", "User": "",
+    let space = event(
+        &json!({ "Time": "2026-03-14T09:26:53Z", "Action": "space_created", "User": "",
         "Message": "user 'admin-id' created a space 'sp1' with name 'acme'", "SpaceID": "sp1", "Owner": "admin-id",
-        "RootItem": "r", "Name": "acme", "Type": "project" }));
+        "RootItem": "r", "Name": "acme", "Type": "project" }),
+    );
     assert_eq!(space.resource_type.as_deref(), Some("space"));
     assert_eq!(space.resource_id.as_deref(), Some("sp1"));
     assert_eq!(space.resource_name.as_deref(), Some("acme"));
-    let user = event(&json!({ "Time": "2026-03-14T09:26:53Z", "Action": "user_created", "User": "",
-        "Message": "user 'admin-id' created user 'u2'", "UserID": "u2" }));
+    let user = event(
+        &json!({ "Time": "2026-03-14T09:26:53Z", "Action": "user_created", "User": "",
+        "Message": "user 'admin-id' created user 'u2'", "UserID": "u2" }),
+    );
     assert_eq!(user.resource_type.as_deref(), Some("user"));
     assert_eq!(user.resource_id.as_deref(), Some("u2"));
-    let group = event(&json!({ "Time": "2026-03-14T09:26:53Z", "Action": "group_member_added", "User": "",
-        "Message": "user 'admin-id' added user 'u2' to group 'g1'", "GroupID": "g1", "UserID": "u2" }));
+    let group = event(
+        &json!({ "Time": "2026-03-14T09:26:53Z", "Action": "group_member_added", "User": "",
+        "Message": "user 'admin-id' added user 'u2' to group 'g1'", "GroupID": "g1", "UserID": "u2" }),
+    );
     assert_eq!(group.resource_type.as_deref(), Some("group"));
     assert_eq!(group.resource_id.as_deref(), Some("g1"));
     assert_eq!(group.actor_id.as_deref(), Some("admin-id"));
@@ -136,7 +151,10 @@ fn bad_lines_are_rejected_with_a_reason() {
         reject(b"   user 'u' created file 'x'"),
         LineOutcome::Rejected(Rejection::MinimalFormat)
     );
-    let huge = format!("{{\"Action\":\"file_create\",\"x\":\"{}\"}}", "a".repeat(MAX_LINE_BYTES));
+    let huge = format!(
+        "{{\"Action\":\"file_create\",\"x\":\"{}\"}}",
+        "a".repeat(MAX_LINE_BYTES)
+    );
     assert_eq!(reject(huge.as_bytes()), LineOutcome::Rejected(Rejection::TooLong));
 }
 

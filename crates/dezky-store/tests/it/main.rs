@@ -4,6 +4,7 @@ mod append;
 mod append_only;
 mod query;
 mod tokens_and_users;
+mod workers;
 
 use dezky_core::{Action, ActorType, NewAuditEvent, Source, Timestamp};
 use dezky_store::Store;
