@@ -6,6 +6,7 @@ use crate::checkpoints::Checkpointer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::signing::AuditSigner;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub operator_audience: String,
     pub trusted_proxies: Arc<Vec<IpNet>>,
     pub checkpointer: Arc<Checkpointer>,
+    pub ingest: Arc<Ingest>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
                 .map(|oidc| oidc.operator_audience.clone())
                 .unwrap_or_else(|| crate::config::DEFAULT_OPERATOR_AUDIENCE.to_owned()),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            ingest: Arc::new(Ingest::new(config.ingest.clone())),
         }
     }
 }
@@ -97,6 +100,7 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
             get(routes::export::export_tenant_events),
         )
         .route("/ingest/events", post(routes::ingest::ingest_events))
+        .route("/ingest/status", get(routes::ingest_status::ingest_status))
         .route(
             "/tokens",
             get(routes::tokens::list_tokens).post(routes::tokens::create_token),
@@ -108,6 +112,11 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .route("/health", get(routes::health::health))
         .route("/ready", get(routes::health::ready))
         .route("/metrics", get(routes::health::metrics))
+        // Its own body limit (STALWART_WEBHOOK_MAX_BYTES), enforced by the handler.
+        .route(
+            "/ingest/stalwart/webhook",
+            post(routes::stalwart::webhook).layer(DefaultBodyLimit::disable()),
+        )
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

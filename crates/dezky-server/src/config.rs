@@ -98,6 +98,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
 ];
 
+/// Every variable of every part of the service: [`VARIABLES`] and each part's own list.
+pub fn all_variables() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    VARIABLES.iter().chain(crate::ingest::config::INGEST_VARIABLES)
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{variable}: {problem}")]
 pub struct ConfigError {
@@ -105,7 +110,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
@@ -181,6 +186,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub log_format: LogFormat,
     pub checkpoints: CheckpointConfig,
+    pub ingest: crate::ingest::config::IngestConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -196,6 +202,7 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("log_format", &self.log_format)
             .field("checkpoints", &self.checkpoints)
+            .field("ingest", &self.ingest)
             .finish()
     }
 }
@@ -248,7 +255,7 @@ fn parse_proxy(value: &str) -> Result<IpNet, ConfigError> {
         })
 }
 
-fn parse_positive(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
+pub(crate) fn parse_positive(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
     match value.trim().parse::<u64>() {
         Ok(number) if number > 0 => Ok(number),
         _ => Err(problem(variable, format!("'{value}' is not a positive whole number"))),
@@ -374,6 +381,7 @@ impl Config {
             )?),
             every_events: positive("AUDIT_CHECKPOINT_EVERY_EVENTS", DEFAULT_CHECKPOINT_EVERY_EVENTS)?,
         };
+        let ingest = crate::ingest::config::IngestConfig::from_lookup(&get)?;
         Ok(Config {
             listen,
             data_dir,
@@ -384,6 +392,7 @@ impl Config {
             request_timeout,
             log_format,
             checkpoints,
+            ingest,
         })
     }
 
@@ -486,7 +495,7 @@ mod tests {
     #[test]
     fn readme_documents_every_variable() {
         let readme = include_str!("../../../README.md");
-        for (name, _, _) in VARIABLES {
+        for (name, _, _) in all_variables() {
             assert!(
                 readme.contains(&format!("| `{name}` |")),
                 "README lacks a row for {name}"

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod ingest;
 pub mod logging;
 pub mod metrics;
 pub mod outbound;

@@ -35,6 +35,6 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
+        state.metrics.render() + &state.ingest.status.render_metrics(),
     )
 }

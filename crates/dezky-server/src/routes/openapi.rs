@@ -137,6 +137,8 @@ impl Modify for BearerAuth {
         crate::routes::export::export_events,
         crate::routes::export::export_tenant_events,
         crate::routes::ingest::ingest_events,
+        crate::routes::ingest_status::ingest_status,
+        crate::routes::stalwart::webhook,
         crate::routes::tokens::create_token,
         crate::routes::tokens::list_tokens,
         crate::routes::tokens::revoke_token,

@@ -9,4 +9,5 @@ mod export;
 mod ingest;
 mod oidc;
 mod query;
+mod stalwart;
 mod tamper;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 pub fn dezky(environment: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dezky"));
     // Start from a clean slate: no variable from the developer's shell leaks into a test.
-    for (name, _, _) in dezky_server::config::VARIABLES {
+    for (name, _, _) in dezky_server::config::all_variables() {
         command.env_remove(name);
     }
     command.env("RUST_LOG", "warn");
