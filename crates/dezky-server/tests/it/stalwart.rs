@@ -8,6 +8,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+type Headers = Vec<(&'static str, String)>;
+
 const SECRET: &str = "stalwart-signature-key";
 
 fn sign(body: &[u8]) -> String {
@@ -113,7 +115,7 @@ async fn unsigned_or_badly_signed_bodies_are_refused_and_nothing_is_written(db: 
     };
     let mut tampered = body.clone();
     tampered[20] ^= 1;
-    let cases: Vec<(&str, Vec<u8>, Vec<(&str, String)>)> = vec![
+    let cases: Vec<(&str, Vec<u8>, Headers)> = vec![
         ("no signature", body.clone(), vec![]),
         ("hex signature", body.clone(), vec![("X-Signature", hex_signature)]),
         (
