@@ -10,3 +10,4 @@ pub mod gap;
 pub mod ocis_audit;
 pub mod stalwart;
 pub mod verb;
+pub mod tail;
