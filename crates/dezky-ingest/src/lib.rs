@@ -9,5 +9,5 @@ pub mod fields;
 pub mod gap;
 pub mod ocis_audit;
 pub mod stalwart;
-pub mod verb;
 pub mod tail;
+pub mod verb;

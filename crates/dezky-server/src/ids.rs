@@ -21,3 +21,8 @@ pub fn random_32_bytes() -> [u8; 32] {
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes
 }
+
+/// This process's name among several instances (worker leases): random per start.
+pub fn instance_id() -> String {
+    format!("dezky_{}", random_hex(8))
+}

@@ -90,14 +90,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let worker = tokio::spawn(state.checkpointer.clone().run(
         config.checkpoints.interval,
         config.checkpoints.every_events,
-        async move {
-            let mut stopped = workers_stopped;
-            let _ = stopped.wait_for(|stop| *stop).await;
+        {
+            let mut stopped = workers_stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
         },
     ));
+    let ingest_workers = crate::ingest::spawn_workers(&state, &config, workers_stopped.clone());
     serve_on(listener, state, HttpLimits::from(&config), shutdown_signal()).await?;
     let _ = stop_workers.send(true);
     let _ = worker.await;
+    for ingest_worker in ingest_workers {
+        let _ = ingest_worker.await;
+    }
     tracing::info!("dezky stopped");
     Ok(())
 }

@@ -18,7 +18,10 @@ fn the_fingerprint_covers_the_first_complete_line() {
     assert_ne!(fingerprint(b"line 1\n").unwrap(), whole);
     let long = vec![b'x'; FINGERPRINT_BYTES + 10];
     assert_eq!(fingerprint(&long), fingerprint(&long[..FINGERPRINT_BYTES]));
-    assert!(fingerprint(&long).is_some(), "a long first line is fingerprinted by its start");
+    assert!(
+        fingerprint(&long).is_some(),
+        "a long first line is fingerprinted by its start"
+    );
     assert_eq!(whole.len(), 64);
 }
 
@@ -28,7 +31,10 @@ fn a_missing_file_is_waited_for_and_a_new_one_read_from_the_start() {
     let file = observed(7, 100, Some("a\n"));
     assert_eq!(next_step(None, Some(&file)), TailStep::Read(file.cursor_at(0)));
     let cursor = file.cursor_at(40);
-    assert!(matches!(next_step(Some(&cursor), None), TailStep::Wait(_)), "rotated away, new one not yet created");
+    assert!(
+        matches!(next_step(Some(&cursor), None), TailStep::Wait(_)),
+        "rotated away, new one not yet created"
+    );
 }
 
 #[test]
@@ -59,13 +65,20 @@ fn rename_and_create_finishes_the_old_file_then_starts_the_new_one() {
     };
     assert_eq!(next.fingerprint, None);
     let filled = observed(8, 30, Some("b\n"));
-    assert_eq!(next_step(Some(&next), Some(&filled)), TailStep::Read(filled.cursor_at(0)));
+    assert_eq!(
+        next_step(Some(&next), Some(&filled)),
+        TailStep::Read(filled.cursor_at(0))
+    );
 }
 
 #[test]
 fn copy_and_truncate_is_a_rotation_on_the_same_inode() {
     let cursor = observed(7, 100, Some("a\n")).cursor_at(100);
-    for truncated in [observed(7, 0, None), observed(7, 30, Some("c\n")), observed(7, 30, Some("a\n"))] {
+    for truncated in [
+        observed(7, 0, None),
+        observed(7, 30, Some("c\n")),
+        observed(7, 30, Some("a\n")),
+    ] {
         assert!(
             matches!(next_step(Some(&cursor), Some(&truncated)), TailStep::Rotated { .. }),
             "{truncated:?}"
@@ -77,7 +90,10 @@ fn copy_and_truncate_is_a_rotation_on_the_same_inode() {
 fn a_reused_inode_with_another_first_line_is_a_new_file() {
     let cursor = observed(7, 100, Some("a\n")).cursor_at(50);
     let reused = observed(7, 500, Some("something else\n"));
-    assert!(matches!(next_step(Some(&cursor), Some(&reused)), TailStep::Rotated { .. }));
+    assert!(matches!(
+        next_step(Some(&cursor), Some(&reused)),
+        TailStep::Rotated { .. }
+    ));
 }
 
 #[test]

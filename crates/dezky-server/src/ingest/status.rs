@@ -38,7 +38,12 @@ pub struct SourceHealth {
 }
 
 /// A metric: name, Prometheus type, help, and its value for one source (if it has one).
-type Series = (&'static str, &'static str, &'static str, fn(&SourceHealth) -> Option<f64>);
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&SourceHealth) -> Option<f64>,
+);
 
 #[derive(Default)]
 pub struct IngestStatus {

@@ -7,6 +7,7 @@ mod client_ip;
 mod errors;
 mod export;
 mod ingest;
+mod ocis_tail;
 mod oidc;
 mod query;
 mod stalwart;

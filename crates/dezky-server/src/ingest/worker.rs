@@ -1,0 +1,68 @@
+//! The loop every polling ingest worker runs: on each tick, take (or renew) the worker's lease
+//! in the database, and only the holder works. With several instances on one database exactly
+//! one of them polls a source; if it dies, another takes over when the lease expires.
+
+use crate::clock::Clock;
+use crate::ingest::Ingest;
+use dezky_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A lease outlives a few missed ticks, so a slow tick does not hand the source to another
+/// instance, and a dead holder is replaced within about a minute past that.
+fn lease_ttl(interval: Duration) -> Duration {
+    interval * 3 + Duration::from_secs(30)
+}
+
+pub struct LeasedWorker {
+    pub name: &'static str,
+    pub holder: String,
+    pub interval: Duration,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub ingest: Arc<Ingest>,
+}
+
+impl LeasedWorker {
+    /// Runs `tick` every `interval` while this instance holds the lease, until `shutdown`.
+    pub async fn run<F, Fut>(self, mut tick: F, shutdown: impl Future<Output = ()>)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let ttl_ms = lease_ttl(self.interval).as_millis() as i64;
+        let mut timer = tokio::time::interval(self.interval);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = timer.tick() => {}
+            }
+            match self
+                .store
+                .try_lease(self.name, &self.holder, ttl_ms, self.clock.now())
+                .await
+            {
+                Ok(true) => {
+                    if let Err(error) = tick().await {
+                        tracing::warn!(worker = self.name, error = format!("{error:#}"), "ingest tick failed");
+                        self.ingest
+                            .status
+                            .record_error(self.name, self.clock.now(), format!("{error:#}"));
+                    }
+                }
+                Ok(false) => self.ingest.status.set_detail(
+                    self.name,
+                    Some("standby: another instance holds this worker's lease".into()),
+                ),
+                Err(error) => {
+                    tracing::warn!(worker = self.name, %error, "cannot take the worker lease");
+                    self.ingest.status.record_error(self.name, self.clock.now(), error);
+                }
+            }
+        }
+        let _ = self.store.release_lease(self.name, &self.holder).await;
+    }
+}
