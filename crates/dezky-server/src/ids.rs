@@ -22,7 +22,14 @@ pub fn random_32_bytes() -> [u8; 32] {
     bytes
 }
 
-/// This process's name among several instances (worker leases): random per start.
-pub fn instance_id() -> String {
-    format!("dezky_{}", random_hex(8))
+/// This instance's name as a worker-lease holder: the host and the configured listen address.
+/// Stable across restarts, so a restarted instance takes its own lease back at once instead of
+/// waiting for it to expire; distinct between instances (no two listen on one host and port).
+pub fn lease_holder(listen: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| format!("host-{}", random_hex(4)));
+    format!("{host}/{listen}")
 }

@@ -40,7 +40,7 @@ pub fn spawn_workers(
     if !config.ingest.enabled {
         return handles;
     }
-    let holder = crate::ids::instance_id();
+    let holder = crate::ids::lease_holder(config.listen);
     if let Some(ocis) = &config.ingest.ocis_audit {
         let tail = std::sync::Arc::new(ocis_tail::OcisTail::new(
             state.store.clone(),

@@ -35,8 +35,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(environment: &[(&str, &str)], data_dir: &Path) -> Server {
+        Server::start_on(environment, data_dir, "127.0.0.1:0")
+    }
+
+    /// Starts `serve` on a given address (to restart "the same instance" on the same port).
+    pub fn start_on(environment: &[(&str, &str)], data_dir: &Path, listen: &str) -> Server {
         let mut child = dezky(environment)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -86,6 +91,14 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+}
+
+impl Server {
+    /// SIGKILL: no shutdown handler runs, as in a crash or an OOM kill.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
