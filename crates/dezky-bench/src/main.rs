@@ -7,6 +7,7 @@
 //! Not a test: timings depend on the machine, so nothing here asserts a number.
 
 mod events;
+mod ingest;
 mod measure;
 
 use clap::Parser;
@@ -32,18 +33,21 @@ struct Arguments {
     /// holds every event in memory).
     #[arg(long)]
     skip_verify: bool,
+    /// Measure ingest instead: oCIS line parsing (MiB/s), the oCIS tail into each backend
+    /// (lines/s) and the Stalwart webhook over HTTP (events/s, signed batches of 100).
+    #[arg(long)]
+    ingest: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
+    if arguments.ingest {
+        return ingest_benchmark(&arguments).await;
+    }
     let mut results = vec![];
     for backend in &arguments.backends {
-        let backend = match backend.as_str() {
-            "sqlite" => TestBackend::Sqlite,
-            "postgres" => TestBackend::Postgres,
-            other => anyhow::bail!("--backends: '{other}' is not sqlite or postgres"),
-        };
+        let backend = backend_named(backend)?;
         for &writers in &arguments.writers {
             let database = TestDatabase::create(backend).await;
             let store = dezky_store::open(&database.url).await?;
@@ -91,6 +95,65 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", measure::markdown(&results));
     } else {
         println!("{}", serde_json::to_string_pretty(&results)?);
+    }
+    Ok(())
+}
+
+fn backend_named(name: &str) -> anyhow::Result<TestBackend> {
+    match name {
+        "sqlite" => Ok(TestBackend::Sqlite),
+        "postgres" => Ok(TestBackend::Postgres),
+        other => anyhow::bail!("--backends: '{other}' is not sqlite or postgres"),
+    }
+}
+
+/// `--ingest`: the ingest issue's numbers, as JSON (or a Markdown table with `--markdown`).
+async fn ingest_benchmark(arguments: &Arguments) -> anyhow::Result<()> {
+    let lines = arguments.events.max(1_000);
+    let (mib_per_second, lines_per_second) = ingest::parse_throughput(lines);
+    eprintln!("oCIS lines parsed and filtered: {mib_per_second:.0} MiB/s, {lines_per_second:.0} lines/s");
+    let mut rows = vec![
+        json!({ "measurement": "ocis-parse", "mibPerSecond": mib_per_second, "linesPerSecond": lines_per_second }),
+    ];
+    for backend in &arguments.backends {
+        let backend = backend_named(backend)?;
+        let name = format!("{backend:?}").to_lowercase();
+        let database = TestDatabase::create(backend).await;
+        let store = dezky_store::open(&database.url).await?;
+        store.migrate().await?;
+        let tail = ingest::tail_throughput(store, lines).await?;
+        eprintln!("{name}: oCIS tail {tail:.0} lines/s");
+        rows.push(json!({ "measurement": "ocis-tail", "backend": name, "linesPerSecond": tail }));
+        for &senders in &arguments.writers {
+            let database = TestDatabase::create(backend).await;
+            let webhook = ingest::webhook_throughput(&database.url, arguments.events, 100, senders).await?;
+            eprintln!("{name}: Stalwart webhook, {senders} senders: {webhook:.0} events/s");
+            rows.push(json!({ "measurement": "stalwart-webhook", "backend": name, "senders": senders, "eventsPerSecond": webhook }));
+        }
+    }
+    if arguments.markdown {
+        println!("| measurement | backend | senders | result |\n|---|---|---|---|");
+        for row in &rows {
+            let result = match row["measurement"].as_str() {
+                Some("ocis-parse") => format!(
+                    "{:.0} MiB/s ({:.0} lines/s)",
+                    row["mibPerSecond"].as_f64().unwrap_or_default(),
+                    row["linesPerSecond"].as_f64().unwrap_or_default()
+                ),
+                Some("ocis-tail") => format!("{:.0} lines/s", row["linesPerSecond"].as_f64().unwrap_or_default()),
+                _ => format!("{:.0} events/s", row["eventsPerSecond"].as_f64().unwrap_or_default()),
+            };
+            println!(
+                "| {} | {} | {} | {result} |",
+                row["measurement"].as_str().unwrap_or_default(),
+                row["backend"].as_str().unwrap_or("—"),
+                row["senders"]
+                    .as_u64()
+                    .map_or("—".to_owned(), |senders| senders.to_string()),
+            );
+        }
+    } else {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     }
     Ok(())
 }
