@@ -14,14 +14,20 @@
 //! (`ocis`), but their external ids differ (`ocis-bus:<envelope ID>` here): enabling both
 //! records each file/share/space action twice. The bus alone carries `UserSignedIn`.
 
-use crate::fields::{bounded_metadata, short_text, text_field};
+use crate::fields::{bounded_metadata, text_field};
 use crate::ocis_audit::TenantHint;
-use crate::verb::{fallback_action, normalise};
+use crate::verb::fallback_action;
 use base64::Engine;
 use dezky_core::event::limits;
 use dezky_core::{ActorType, NewAuditEvent, Outcome, Slug, Source, Timestamp};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+mod cs3;
+mod verbs;
+
+use cs3::{opaque_id, resource_id, string_field, timestamp_of};
+pub use verbs::{short_type, verb_of};
 
 pub const SOURCE: &str = "ocis";
 /// The stream and subject oCIS publishes to.
@@ -140,7 +146,7 @@ pub fn decode_envelope(message: &[u8]) -> Result<Envelope, EnvelopeError> {
 }
 
 /// `0001-01-01T00:00:00Z` in milliseconds since the Unix epoch.
-const GO_ZERO_TIME_MILLIS: i64 = -62_135_596_800_000;
+pub(crate) const GO_ZERO_TIME_MILLIS: i64 = -62_135_596_800_000;
 
 fn optional_string(object: &Map<String, Value>, key: &'static str) -> Result<Option<String>, EnvelopeError> {
     match object.get(key) {
@@ -171,160 +177,6 @@ pub fn parse_message(
     Ok(BusOutcome::Event(Box::new(map_envelope(
         &envelope, &verb, now, tenant_of,
     ))))
-}
-
-/// The event type without its Go package (`events.FileUploaded` → `FileUploaded`).
-pub fn short_type(event_type: &str) -> &str {
-    event_type.rsplit('.').next().unwrap_or(event_type).trim()
-}
-
-/// The audit verb for an event type, as oCIS's own audit service names the action it writes
-/// for that event (`services/audit/pkg/types/conversion.go`), so the bus and the file agree:
-///
-/// | event type | verb |
-/// |---|---|
-/// | `ShareCreated`, `LinkCreated` | `file_shared` |
-/// | `ShareUpdated`, `LinkUpdated` | by the field updated: `share_permission_updated`, `share_name_updated`, `share_password_updated`, `share_expiration_updated`; otherwise `share_updated` |
-/// | `ShareRemoved`, `LinkRemoved` | `file_unshared` |
-/// | `ReceivedShareUpdated` | `share_accepted` / `share_declined` by `State`; otherwise `share_state_changed` |
-/// | `LinkAccessed`, `LinkAccessFailed` | `public_link_accessed` (the latter with outcome `failure`) |
-/// | `ContainerCreated` | `container_create` |
-/// | `FileUploaded` | `file_create` |
-/// | `FileDownloaded` | `file_read` |
-/// | `ItemMoved` | `file_rename` |
-/// | `ItemTrashed` | `file_delete` |
-/// | `ItemPurged` | `file_trash_delete` |
-/// | `ItemRestored` | `file_trash_restore` |
-/// | `FileVersionRestored` | `file_version_restore` |
-/// | `TagsAdded`, `TagsRemoved` | `file_tags_add`, `file_tags_remove` |
-/// | `SpaceCreated` … `SpaceUpdated` | `space_created`, `space_renamed`, `space_disabled`, `space_enabled`, `space_deleted`, `space_shared`, `space_unshared`, `space_updated` |
-/// | `UserCreated`, `UserDeleted`, `UserFeatureChanged` | `user_created`, `user_deleted`, `user_feature_changed` |
-/// | `GroupCreated`, `GroupDeleted`, `GroupMemberAdded`, `GroupMemberRemoved` | `group_created`, `group_deleted`, `group_member_added`, `group_member_removed` |
-/// | anything else (`UserSignedIn`, `BackchannelLogout`, `FileTouched`, …) | the type in snake case: `user_signed_in`, `backchannel_logout`, `file_touched` |
-pub fn verb_of(event_type: &str, payload: &Map<String, Value>) -> String {
-    let short = short_type(event_type);
-    let fixed = match short {
-        "ShareCreated" | "LinkCreated" => "file_shared",
-        "ShareUpdated" => return share_update_verb(payload.get("Updated")),
-        "LinkUpdated" => return share_update_verb(payload.get("FieldUpdated")),
-        "ShareRemoved" | "LinkRemoved" => "file_unshared",
-        "ReceivedShareUpdated" => match payload.get("State").and_then(Value::as_str) {
-            Some("SHARE_STATE_ACCEPTED") => "share_accepted",
-            Some("SHARE_STATE_DECLINED") => "share_declined",
-            _ => "share_state_changed",
-        },
-        "LinkAccessed" | "LinkAccessFailed" => "public_link_accessed",
-        "ContainerCreated" => "container_create",
-        "FileUploaded" => "file_create",
-        "FileDownloaded" => "file_read",
-        "ItemMoved" => "file_rename",
-        "ItemTrashed" => "file_delete",
-        "ItemPurged" => "file_trash_delete",
-        "ItemRestored" => "file_trash_restore",
-        "FileVersionRestored" => "file_version_restore",
-        "TagsAdded" => "file_tags_add",
-        "TagsRemoved" => "file_tags_remove",
-        "SpaceCreated" => "space_created",
-        "SpaceRenamed" => "space_renamed",
-        "SpaceDisabled" => "space_disabled",
-        "SpaceEnabled" => "space_enabled",
-        "SpaceDeleted" => "space_deleted",
-        "SpaceShared" => "space_shared",
-        "SpaceUnshared" => "space_unshared",
-        "SpaceUpdated" => "space_updated",
-        "UserCreated" => "user_created",
-        "UserDeleted" => "user_deleted",
-        "UserFeatureChanged" => "user_feature_changed",
-        "GroupCreated" => "group_created",
-        "GroupDeleted" => "group_deleted",
-        "GroupMemberAdded" => "group_member_added",
-        "GroupMemberRemoved" => "group_member_removed",
-        _ => return normalise(&snake_case(short)),
-    };
-    fixed.to_owned()
-}
-
-fn share_update_verb(field: Option<&Value>) -> String {
-    match field.and_then(Value::as_str).unwrap_or_default() {
-        "permissions" | "TYPE_PERMISSIONS" => "share_permission_updated",
-        "displayname" | "TYPE_DISPLAYNAME" => "share_name_updated",
-        "TYPE_PASSWORD" => "share_password_updated",
-        "TYPE_EXPIRATION" => "share_expiration_updated",
-        _ => "share_updated",
-    }
-    .to_owned()
-}
-
-/// `UserSignedIn` → `user_signed_in`, `OCMCoreShareCreated` → `ocm_core_share_created`.
-fn snake_case(name: &str) -> String {
-    let characters: Vec<char> = name.chars().collect();
-    let mut snake = String::with_capacity(name.len() + 8);
-    for (index, &character) in characters.iter().enumerate() {
-        if character.is_ascii_uppercase() && index > 0 {
-            let previous = characters[index - 1];
-            let next_is_lower = characters.get(index + 1).is_some_and(char::is_ascii_lowercase);
-            if previous.is_ascii_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_ascii_uppercase() && next_is_lower)
-            {
-                snake.push('_');
-            }
-        }
-        snake.push(character.to_ascii_lowercase());
-    }
-    snake
-}
-
-/// The `opaque_id` of a CS3 id object (`{"idp","opaque_id","type"}` as Go's encoding/json
-/// writes the protobuf structs; `OpaqueId`/`opaqueId` accepted too).
-fn opaque_id(value: Option<&Value>) -> Option<String> {
-    let object = value?.as_object()?;
-    ["opaque_id", "OpaqueId", "opaqueId"]
-        .iter()
-        .find_map(|key| text_field(object, key))
-}
-
-fn string_field(payload: &Map<String, Value>, key: &str) -> Option<String> {
-    text_field(payload, key)
-}
-
-/// A CS3 resource id as oCIS prints it (`<storage>$<space>!<opaque>`), so the bus names files
-/// as the audit log's `FileID` does.
-fn resource_id(value: Option<&Value>) -> Option<String> {
-    let object = value?.as_object()?;
-    let part = |keys: [&str; 2]| keys.iter().find_map(|key| text_field(object, key));
-    let storage = part(["storage_id", "StorageId"]);
-    let space = part(["space_id", "SpaceId"]);
-    let opaque = part(["opaque_id", "OpaqueId"]);
-    let mut id = String::new();
-    if let Some(storage) = &storage {
-        id.push_str(storage);
-        id.push('$');
-    }
-    if let Some(space) = &space {
-        id.push_str(space);
-    }
-    if let Some(opaque) = &opaque {
-        id.push('!');
-        id.push_str(opaque);
-    }
-    short_text(&id)
-}
-
-/// A CS3 timestamp `{"seconds","nanos"}`, or an RFC 3339 string.
-fn timestamp_of(value: Option<&Value>) -> Option<Timestamp> {
-    match value? {
-        Value::Object(object) => {
-            let seconds = object.get("seconds").and_then(Value::as_i64)?;
-            let nanos = object.get("nanos").and_then(Value::as_i64).unwrap_or(0);
-            let millis = seconds.checked_mul(1000)?.checked_add(nanos / 1_000_000)?;
-            (millis > 0).then(|| Timestamp::from_millis(millis))
-        }
-        Value::String(text) => Timestamp::parse_rfc3339(text)
-            .ok()
-            .filter(|at| at.as_millis() > GO_ZERO_TIME_MILLIS),
-        _ => None,
-    }
 }
 
 /// Keys whose values grant access (a public link's token): never stored.
@@ -414,7 +266,11 @@ fn set_resource(event: &mut NewAuditEvent, short: &str, payload: &Map<String, Va
         .and_then(|reference| resource_id(reference.get("resource_id").or_else(|| reference.get("ResourceId"))))
         .or_else(|| resource_id(payload.get("ID")).filter(|_| short.starts_with("Item")));
     let (kind, id, name) = if short.starts_with("Share") || short.starts_with("Link") || short.starts_with("Received") {
-        ("share", share_id.or_else(|| item.clone()), item)
+        // A share names its item; when the event has no share id the item is the resource.
+        match share_id {
+            Some(share_id) => ("share", Some(share_id), item),
+            None => ("share", item, None),
+        }
     } else if short.starts_with("Space") {
         let name = string_field(payload, "Name");
         ("space", opaque_id(payload.get("ID")), name)

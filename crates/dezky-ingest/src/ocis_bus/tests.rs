@@ -105,6 +105,8 @@ fn shares_and_links_map_like_the_audit_service_and_never_keep_link_tokens() {
     assert_eq!(share.action.as_str(), "ocis.file_shared");
     assert_eq!(share.resource_type.as_deref(), Some("share"));
     assert_eq!(share.resource_id.as_deref(), Some("storage-users-1$space-1!file-9"));
+    assert_eq!(share.resource_name, None);
+    assert_eq!(share.metadata["GranteeUserID"]["opaque_id"], "marie-id");
 
     let link = event(
         "LinkCreated",
