@@ -61,8 +61,13 @@ const SECRET_PARTS: &[&str] = &[
     "session_key",
 ];
 
-/// Whole words (split on `_`, `-`, `.` and case changes are not split) that make a key secret.
-const SECRET_WORDS: &[&str] = &["key", "pass", "pwd", "otp", "pin", "code", "jwt", "bearer", "salt"];
+/// Whole words (split on `_`, `-`, `.`, space; case changes are not split) that make a key
+/// secret.
+const SECRET_WORDS: &[&str] = &["key", "pass", "pwd", "otp", "pin", "jwt", "bearer", "salt"];
+
+/// Keys that are secret only on their own: `code` is an OAuth authorisation code in a query
+/// string, but `status_code` is not.
+const SECRET_KEYS: &[&str] = &["code"];
 
 /// Keys that contain a secret part but are not secret: Authentik's policy result
 /// (`passing`), and its own exception list.
@@ -75,7 +80,8 @@ pub fn is_secret_key(key: &str) -> bool {
     if NOT_SECRET.contains(&lower.as_str()) {
         return false;
     }
-    SECRET_PARTS.iter().any(|part| lower.contains(part))
+    SECRET_KEYS.contains(&lower.as_str())
+        || SECRET_PARTS.iter().any(|part| lower.contains(part))
         || lower
             .split(['_', '-', '.', ' '])
             .any(|word| SECRET_WORDS.contains(&word))
@@ -105,7 +111,7 @@ mod tests {
             "authorization",
             "otp",
             "code",
-            "recovery.code",
+            "mfa.otp",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
@@ -122,6 +128,8 @@ mod tests {
             "geo",
             "asn",
             "request_id",
+            "status_code",
+            "bypass",
         ] {
             assert!(!is_secret_key(key), "{key}");
         }

@@ -39,7 +39,7 @@ use std::collections::HashSet;
 /// How much one tick may read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WalkLimits {
-    /// Page requests per tick, restarts included (the seed's 10).
+    /// Page requests per tick, re-reads included (the seed's 10).
     pub max_pages: u32,
     /// `page_size` (newer Authentik versions cap it at 100).
     pub page_size: u32,
