@@ -11,7 +11,7 @@
 //!
 //! A poller tick, in outline:
 //! ```text
-//! let mark = cursor.map(HighWaterMark::from_cursor).transpose()?;
+//! let mark = cursor.as_deref().map(HighWaterMark::from_cursor).transpose()?;
 //! let mut walk = PageWalk::new(mark, WalkLimits::default());
 //! while let Some(request) = walk.next_request() {
 //!     match http_get(format!("{url}/api/v3/events/events/?{}", request.query())) {
@@ -21,8 +21,8 @@
 //!     }
 //! }
 //! let outcome = walk.finish();
-//! // one transaction: the gap event (if any), then outcome.events mapped oldest-first,
-//! // then the cursor = outcome.mark.to_cursor()
+//! // one transaction: outcome.gap_event(now) (if any), then map_event(e, &tenant_of) for
+//! // each of outcome.events (oldest first), then the cursor = outcome.mark's to_cursor()
 //! ```
 
 mod event;
