@@ -5,9 +5,11 @@
 //! Each source maps its events to `<source>.<verb>`; a type without a mapping becomes
 //! `<source>.<type normalised>` (see [`verb::fallback_action`]) and is never dropped.
 
+pub mod authentik;
 pub mod fields;
 pub mod gap;
 pub mod ocis_audit;
+pub mod ocis_bus;
 pub mod stalwart;
 pub mod tail;
 pub mod verb;
