@@ -2,6 +2,7 @@
 //! Authentik poller and the oCIS event bus (workers). Parsing lives in the pure dezky-ingest
 //! crate; here are configuration, health, and the IO.
 
+pub mod authentik_poll;
 pub mod config;
 pub mod files;
 pub mod ocis_tail;
@@ -10,6 +11,7 @@ pub mod worker;
 
 use config::IngestConfig;
 use status::IngestStatus;
+use std::sync::Arc;
 
 /// The ingest sources' configuration and health, shared by the routes and the workers.
 pub struct Ingest {
@@ -41,32 +43,49 @@ pub fn spawn_workers(
         return handles;
     }
     let holder = crate::ids::lease_holder(config.listen);
+    let leased = |name: &'static str, interval: std::time::Duration| worker::LeasedWorker {
+        name,
+        holder: holder.clone(),
+        interval,
+        store: state.store.clone(),
+        clock: state.clock.clone(),
+        ingest: state.ingest.clone(),
+    };
+    let stopped = || {
+        let mut stop = stop.clone();
+        async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        }
+    };
     if let Some(ocis) = &config.ingest.ocis_audit {
-        let tail = std::sync::Arc::new(ocis_tail::OcisTail::new(
+        let tail = Arc::new(ocis_tail::OcisTail::new(
             state.store.clone(),
             state.clock.clone(),
             state.ingest.clone(),
             ocis.clone(),
         ));
-        let worker = worker::LeasedWorker {
-            name: status::OCIS_AUDIT,
-            holder: holder.clone(),
-            interval: ocis.poll,
-            store: state.store.clone(),
-            clock: state.clock.clone(),
-            ingest: state.ingest.clone(),
+        let tick = move || {
+            let tail = tail.clone();
+            async move { tail.tick().await.map(|_| ()) }
         };
-        let mut stopped = stop.clone();
-        handles.push(tokio::spawn(worker.run(
-            move || {
-                let tail = tail.clone();
-                async move { tail.tick().await.map(|_| ()) }
-            },
-            async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            },
-        )));
+        handles.push(tokio::spawn(leased(status::OCIS_AUDIT, ocis.poll).run(tick, stopped())));
         tracing::info!(path = %ocis.path.display(), "oCIS audit log tail started");
+    }
+    if let Some(authentik) = &config.ingest.authentik {
+        let poller = Arc::new(authentik_poll::AuthentikPoller::new(
+            state.store.clone(),
+            state.clock.clone(),
+            state.ingest.clone(),
+            authentik.clone(),
+        ));
+        let tick = move || {
+            let poller = poller.clone();
+            async move { poller.tick().await.map(|_| ()) }
+        };
+        handles.push(tokio::spawn(
+            leased(status::AUTHENTIK, authentik.poll).run(tick, stopped()),
+        ));
+        tracing::info!(url = %authentik.url, "Authentik events poller started");
     }
     handles
 }

@@ -15,6 +15,15 @@ fn lease_ttl(interval: Duration) -> Duration {
     interval * 3 + Duration::from_secs(30)
 }
 
+/// The wait after `failures` failed ticks in a row: the interval, doubled per failure, at most
+/// `MAX_BACKOFF` (a source that is down is not hammered; one that recovers is back soon).
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(10);
+    (interval * factor).min(MAX_BACKOFF).max(interval)
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
 pub struct LeasedWorker {
     pub name: &'static str,
     pub holder: String,
@@ -64,5 +73,24 @@ impl LeasedWorker {
             }
         }
         let _ = self.store.release_lease(self.name, &self.holder).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_double_the_wait_up_to_a_ceiling() {
+        let interval = Duration::from_secs(60);
+        assert_eq!(backoff(interval, 1), Duration::from_secs(60));
+        assert_eq!(backoff(interval, 2), Duration::from_secs(120));
+        assert_eq!(backoff(interval, 4), Duration::from_secs(480));
+        assert_eq!(backoff(interval, 30), MAX_BACKOFF);
+        assert_eq!(
+            backoff(Duration::from_secs(3600), 3),
+            Duration::from_secs(3600),
+            "never below the interval"
+        );
     }
 }
