@@ -23,7 +23,11 @@ const WEBHOOK_SECRET: &str = "benchmark-webhook-secret";
 /// A realistic oCIS line: released oCIS leaves User empty and names the actor in Message; every
 /// second line is a read (skipped by default), as reads dominate real traffic.
 pub fn ocis_line(index: usize) -> String {
-    let action = if index.is_multiple_of(2) { "file_read" } else { "file_create" };
+    let action = if index.is_multiple_of(2) {
+        "file_read"
+    } else {
+        "file_create"
+    };
     json!({ "RemoteAddr": "", "User": "", "URL": "", "Method": "", "UserAgent": "",
             "Time": "2026-03-14T09:26:53.123456Z", "App": "admin_audit",
             "Message": format!("user 'f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c' {action} file 'c2Rz{index}'"),

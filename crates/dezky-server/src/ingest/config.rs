@@ -95,6 +95,9 @@ pub struct OcisAuditConfig {
 pub struct OcisEventsConfig {
     pub endpoint: String,
     pub consumer: String,
+    /// The JetStream stream: oCIS's `main-queue` (not configurable by a variable; tests use
+    /// their own streams on a shared server).
+    pub stream: String,
 }
 
 #[derive(Clone)]
@@ -105,6 +108,8 @@ pub struct IngestConfig {
     pub stalwart_max_bytes: usize,
     pub ocis_audit: Option<OcisAuditConfig>,
     pub ocis_events: Option<OcisEventsConfig>,
+    /// OCIS_AUDIT_ACTIONS_SKIP, for the file tail and the event bus alike.
+    pub ocis_skipped_actions: Vec<String>,
 }
 
 impl std::fmt::Debug for IngestConfig {
@@ -117,6 +122,7 @@ impl std::fmt::Debug for IngestConfig {
             .field("stalwart_max_bytes", &self.stalwart_max_bytes)
             .field("ocis_audit", &self.ocis_audit)
             .field("ocis_events", &self.ocis_events)
+            .field("ocis_skipped_actions", &self.ocis_skipped_actions)
             .finish()
     }
 }
@@ -129,6 +135,13 @@ impl PartialEq for IngestConfig {
 }
 
 impl Eq for IngestConfig {}
+
+fn default_skipped_actions() -> Vec<String> {
+    dezky_ingest::ocis_audit::DEFAULT_SKIPPED_ACTIONS
+        .iter()
+        .map(|action| action.to_string())
+        .collect()
+}
 
 fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
     let value = value.trim().trim_end_matches('/');
@@ -184,17 +197,14 @@ impl IngestConfig {
                 .filter(|action| !action.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            None => dezky_ingest::ocis_audit::DEFAULT_SKIPPED_ACTIONS
-                .iter()
-                .map(|action| action.to_string())
-                .collect(),
+            None => default_skipped_actions(),
         };
         let ocis_audit = get("OCIS_AUDIT_LOG_PATH")
             .map(|path| -> Result<OcisAuditConfig, ConfigError> {
                 Ok(OcisAuditConfig {
                     path: PathBuf::from(path.trim()),
                     poll: seconds("OCIS_AUDIT_POLL_SECONDS", DEFAULT_OCIS_AUDIT_POLL_SECONDS)?,
-                    skipped_actions,
+                    skipped_actions: skipped_actions.clone(),
                 })
             })
             .transpose()?;
@@ -216,7 +226,11 @@ impl IngestConfig {
                         "'audit' is oCIS's own consumer: reusing it would steal its messages",
                     ));
                 }
-                Ok(OcisEventsConfig { endpoint, consumer })
+                Ok(OcisEventsConfig {
+                    endpoint,
+                    consumer,
+                    stream: dezky_ingest::ocis_bus::STREAM.to_owned(),
+                })
             })
             .transpose()?;
         Ok(IngestConfig {
@@ -226,6 +240,7 @@ impl IngestConfig {
             stalwart_max_bytes,
             ocis_audit,
             ocis_events,
+            ocis_skipped_actions: skipped_actions,
         })
     }
 }

@@ -5,6 +5,7 @@
 pub mod authentik_poll;
 pub mod config;
 pub mod files;
+pub mod ocis_events;
 pub mod ocis_tail;
 pub mod status;
 pub mod worker;
@@ -86,6 +87,24 @@ pub fn spawn_workers(
             leased(status::AUTHENTIK, authentik.poll).run(tick, stopped()),
         ));
         tracing::info!(url = %authentik.url, "Authentik events poller started");
+    }
+    if let Some(events) = &config.ingest.ocis_events {
+        let skipped = config.ingest.ocis_skipped_actions.clone();
+        let consumer = Arc::new(ocis_events::OcisEvents::new(
+            state.store.clone(),
+            state.clock.clone(),
+            state.ingest.clone(),
+            events.clone(),
+            skipped,
+        ));
+        let tick = move || {
+            let consumer = consumer.clone();
+            async move { consumer.tick().await.map(|_| ()) }
+        };
+        handles.push(tokio::spawn(
+            leased(status::OCIS_EVENTS, std::time::Duration::from_secs(1)).run(tick, stopped()),
+        ));
+        tracing::info!(endpoint = %events.endpoint, consumer = %events.consumer, "oCIS event-bus consumer started");
     }
     handles
 }

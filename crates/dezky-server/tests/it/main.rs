@@ -8,6 +8,7 @@ mod client_ip;
 mod errors;
 mod export;
 mod ingest;
+mod ocis_events;
 mod ocis_tail;
 mod oidc;
 mod query;
