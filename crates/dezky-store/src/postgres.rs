@@ -110,3 +110,5 @@ implement_store!(
     "",
     find_stored_ids
 );
+
+crate::control_sql::implement_control_store!(PostgresStore, " FOR UPDATE");

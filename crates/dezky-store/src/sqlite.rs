@@ -129,3 +129,5 @@ implement_store!(
     "DELETE FROM erasure_gate",
     find_stored_ids
 );
+
+crate::control_sql::implement_control_store!(SqliteStore, "");
