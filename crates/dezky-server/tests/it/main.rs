@@ -10,3 +10,4 @@ mod ingest;
 mod oidc;
 mod query;
 mod tamper;
+mod tenants;
