@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod ingest;
 mod oidc;
+mod partners;
 mod query;
 mod tamper;
 mod tenants;
