@@ -7,6 +7,7 @@ mod client_ip;
 mod errors;
 mod export;
 mod ingest;
+mod members;
 mod oidc;
 mod partners;
 mod query;
