@@ -24,9 +24,10 @@ impl FieldError {
 }
 
 /// What a PATCH body says about one field.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub enum Patch<T> {
     /// Not sent: keep the stored value.
+    #[default]
     Keep,
     /// Sent as `null`: remove the stored value.
     Unset,

@@ -283,12 +283,6 @@ pub struct TenantPatch {
     pub billing_info: Patch<BillingInfo>,
 }
 
-impl<T> Default for Patch<T> {
-    fn default() -> Self {
-        Patch::Keep
-    }
-}
-
 /// Who is patching: operators may change everything; a partner's staff everything but the
 /// partner and the platform flag; a tenant's own admins only its profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -308,8 +308,44 @@ async fn the_platform_tenant_is_unique_and_its_domain_guarded(db: TestDatabase) 
     assert_eq!(holders, 1);
 }
 
+/// Every control-plane endpoint is in the OpenAPI document with its method.
+async fn the_openapi_document_describes_every_control_plane_endpoint(db: TestDatabase) {
+    let app = spawn(db).await;
+    let (status, document) = app.get("/api/v1/openapi.json", &app.operator_token).await;
+    assert_eq!(status, StatusCode::OK);
+    for (path, methods) in [
+        ("/api/v1/tenants", &["get", "post"][..]),
+        ("/api/v1/tenants/{slug}", &["get", "patch", "delete"]),
+        ("/api/v1/tenants/{slug}/suspend", &["post"]),
+        ("/api/v1/tenants/{slug}/resume", &["post"]),
+        ("/api/v1/tenants/{slug}/purge", &["delete"]),
+        ("/api/v1/tenants/{slug}/users", &["get", "post"]),
+        ("/api/v1/tenants/{slug}/users/{user_id}", &["patch", "delete"]),
+        ("/api/v1/tenants/{slug}/transfer-ownership", &["post"]),
+        ("/api/v1/partners", &["get", "post"]),
+        ("/api/v1/partners/{slug}", &["get", "patch", "delete"]),
+        ("/api/v1/partners/{slug}/tenants", &["get"]),
+        ("/api/v1/partners/{slug}/staff", &["get", "post"]),
+        ("/api/v1/partners/{slug}/staff/{user_id}", &["delete"]),
+        ("/api/v1/users", &["get"]),
+        ("/api/v1/users/{user_id}/platform-admin", &["put"]),
+        ("/api/v1/users/{user_id}/deactivate", &["post"]),
+    ] {
+        for method in methods {
+            let operation = &document["paths"][path][method];
+            assert!(operation.is_object(), "{method} {path} is not documented");
+            assert!(
+                operation["responses"].as_object().is_some_and(|r| r.len() >= 2),
+                "{method} {path}"
+            );
+        }
+    }
+    assert!(document["components"]["schemas"]["TenantView"]["properties"]["isPlatformTenant"].is_object());
+}
+
 on_both_backends!(
     tenants_live_through_their_lifecycle_with_audited_steps,
     bad_tenant_input_is_refused_naming_the_field_and_writes_nothing,
     the_platform_tenant_is_unique_and_its_domain_guarded,
+    the_openapi_document_describes_every_control_plane_endpoint,
 );
