@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod openapi;
 pub mod partners;
 pub mod proofs;
+pub mod tenant_lifecycle;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -25,11 +26,11 @@ pub fn control_plane_routes() -> Router<AppState> {
             "/tenants/{slug}",
             get(tenants::get_tenant)
                 .patch(tenants::update_tenant)
-                .delete(tenants::delete_tenant),
+                .delete(tenant_lifecycle::delete_tenant),
         )
-        .route("/tenants/{slug}/suspend", post(tenants::suspend_tenant))
-        .route("/tenants/{slug}/resume", post(tenants::resume_tenant))
-        .route("/tenants/{slug}/purge", delete(tenants::purge_tenant))
+        .route("/tenants/{slug}/suspend", post(tenant_lifecycle::suspend_tenant))
+        .route("/tenants/{slug}/resume", post(tenant_lifecycle::resume_tenant))
+        .route("/tenants/{slug}/purge", delete(tenant_lifecycle::purge_tenant))
         .route(
             "/tenants/{slug}/users",
             get(users::list_members).post(users::add_member),
