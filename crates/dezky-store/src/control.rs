@@ -95,6 +95,7 @@ pub struct Member {
 pub struct UserAccess {
     pub deactivated: bool,
     pub tenant_roles: Vec<(Slug, TenantRole)>,
+    /// Partners the user is staff of, except terminated ones (their staff lose access).
     pub partners: Vec<Slug>,
 }
 

@@ -412,7 +412,10 @@ macro_rules! implement_control_store {
                 .fetch_all(&mut *connection)
                 .await?;
                 let partners: Vec<String> =
-                    sqlx::query_scalar("SELECT partner_slug FROM partner_staff WHERE user_id = $1 ORDER BY partner_slug")
+                    sqlx::query_scalar(
+                        "SELECT s.partner_slug FROM partner_staff s JOIN partners p ON p.slug = s.partner_slug \
+                         WHERE s.user_id = $1 AND p.status <> 'terminated' ORDER BY s.partner_slug",
+                    )
                         .bind(user_id)
                         .fetch_all(&mut *connection)
                         .await?;

@@ -174,6 +174,27 @@ async fn only_operators_manage_partners_and_denials_are_recorded(db: TestDatabas
     app.post("/api/v1/partners", &op, &json!({"slug": "resell", "name": "Resell"}))
         .await;
     let tenant_token = app.tenant_token("acme").await;
+    create_tenant(&app, json!({"slug": "acme", "name": "Acme"})).await;
+    create_tenant(&app, json!({"slug": "globex", "name": "Globex"})).await;
+    // A tenant token reads its own tenant and members, nothing else, and changes nothing.
+    for (path, expected) in [
+        ("/api/v1/tenants/acme", StatusCode::OK),
+        ("/api/v1/tenants/acme/users", StatusCode::OK),
+        ("/api/v1/tenants/globex", StatusCode::FORBIDDEN),
+        ("/api/v1/tenants", StatusCode::FORBIDDEN),
+    ] {
+        assert_eq!(app.get(path, &tenant_token).await.0, expected, "{path}");
+    }
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        "/api/v1/tenants/acme",
+        &tenant_token,
+        Some(json!({"name": "X"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(events(&app, "tenant.updated", "denied").await.len(), 1);
     let (status, _) = app
         .post(
             "/api/v1/partners",
