@@ -33,6 +33,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpNet>>,
     pub checkpointer: Arc<Checkpointer>,
     pub ingest: Arc<Ingest>,
+    /// PLATFORM_TENANT_DOMAIN (the control plane's domain guard rails).
+    pub platform_tenant_domain: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
                 .unwrap_or_else(|| crate::config::DEFAULT_OPERATOR_AUDIENCE.to_owned()),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             ingest: Arc::new(Ingest::new(config.ingest.clone())),
+            platform_tenant_domain: config.platform_tenant_domain.as_deref().map(Arc::from),
         }
     }
 }
@@ -106,7 +109,8 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
             get(routes::tokens::list_tokens).post(routes::tokens::create_token),
         )
         .route("/tokens/{id}", delete(routes::tokens::revoke_token))
-        .route("/openapi.json", get(routes::openapi::openapi_document));
+        .route("/openapi.json", get(routes::openapi::openapi_document))
+        .merge(routes::control_plane_routes());
     let timeout = limits.request_timeout;
     Router::new()
         .route("/health", get(routes::health::health))

@@ -96,6 +96,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "make a checkpoint after this many new events",
     ),
     ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
+    (
+        "PLATFORM_TENANT_DOMAIN",
+        "(unset: no guard)",
+        "the platform's own domain: only the platform tenant may claim it; names under it are reserved",
+    ),
 ];
 
 /// Every variable of every part of the service: [`VARIABLES`] and each part's own list.
@@ -187,6 +192,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub checkpoints: CheckpointConfig,
     pub ingest: crate::ingest::config::IngestConfig,
+    /// PLATFORM_TENANT_DOMAIN, validated and lower-cased.
+    pub platform_tenant_domain: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -203,6 +210,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("checkpoints", &self.checkpoints)
             .field("ingest", &self.ingest)
+            .field("platform_tenant_domain", &self.platform_tenant_domain)
             .finish()
     }
 }
@@ -382,7 +390,13 @@ impl Config {
             every_events: positive("AUDIT_CHECKPOINT_EVERY_EVENTS", DEFAULT_CHECKPOINT_EVERY_EVENTS)?,
         };
         let ingest = crate::ingest::config::IngestConfig::from_lookup(&get)?;
+        let platform_tenant_domain = get("PLATFORM_TENANT_DOMAIN")
+            .map(|value| {
+                dezky_control::validate::domain(&value).map_err(|message| problem("PLATFORM_TENANT_DOMAIN", message))
+            })
+            .transpose()?;
         Ok(Config {
+            platform_tenant_domain,
             listen,
             data_dir,
             database_url,

@@ -10,6 +10,7 @@ pub mod checkpoints;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod control_plane;
 pub mod error;
 pub mod extract;
 pub mod ids;

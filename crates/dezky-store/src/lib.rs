@@ -6,6 +6,9 @@
 //! (`create_api_token`, `revoke_api_token`, ...) take their audit event as an argument and commit
 //! it in the same transaction as the change, so there is never one without the other.
 
+pub mod control;
+mod control_rows;
+mod control_sql;
 mod error;
 mod event_row;
 mod filter_sql;
@@ -46,7 +49,7 @@ pub struct EventPage {
 }
 
 #[async_trait]
-pub trait Store: WorkerStore + Send + Sync {
+pub trait Store: WorkerStore + control::ControlStore + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations that have not run yet. Safe to call from two instances

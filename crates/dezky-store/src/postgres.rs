@@ -113,3 +113,4 @@ implement_store!(
 );
 
 implement_worker_store!(PostgresStore);
+crate::control_sql::implement_control_store!(PostgresStore, " FOR UPDATE");

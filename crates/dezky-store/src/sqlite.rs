@@ -132,3 +132,4 @@ implement_store!(
 );
 
 implement_worker_store!(SqliteStore);
+crate::control_sql::implement_control_store!(SqliteStore, "");

@@ -141,6 +141,16 @@ impl FromRequestParts<AppState> for Caller {
             })?;
             let operator_audience = claims.aud.iter().any(|aud| aud == &state.operator_audience);
             let user = see_user(state, claims, client_ip).await?;
+            // A deactivated user's tokens stop working at once, whatever their expiry.
+            if state
+                .store
+                .get_account(&user.id)
+                .await?
+                .is_some_and(|account| account.deactivated_at.is_some())
+            {
+                state.metrics.count_auth_failure("deactivated");
+                return Err(ApiError::forbidden("this account is deactivated"));
+            }
             let operator = operator_audience && user.platform_admin;
             Principal::User { user, operator }
         } else {

@@ -2,6 +2,7 @@
 
 mod append;
 mod append_only;
+mod control;
 mod query;
 mod tokens_and_users;
 mod workers;

@@ -1,0 +1,176 @@
+//! What the control-plane routes share: who may act on a tenant or partner (from the
+//! memberships tables), how store refusals become HTTP errors, and how their audit events are
+//! built and denied attempts recorded.
+
+use crate::AppState;
+use crate::auth::{Caller, Principal};
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use dezky_control::FieldError;
+use dezky_control::roles::{MemberAuthority, TenantRole};
+use dezky_control::tenant::PatchAuthority;
+use dezky_core::{Action, NewAuditEvent, Outcome, Slug, TokenScope};
+use dezky_store::control::{ControlError, Tenant, UserAccess};
+use serde_json::Value;
+
+/// What the caller is to one tenant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TenantAccess {
+    pub operator: bool,
+    /// Staff of the partner whose customer the tenant is.
+    pub partner_staff: bool,
+    /// The caller's own role in the tenant.
+    pub role: Option<TenantRole>,
+    /// A tenant-scoped API token of this tenant (read-only).
+    pub tenant_token: bool,
+}
+
+impl TenantAccess {
+    pub fn can_read(&self) -> bool {
+        self.operator || self.partner_staff || self.role.is_some() || self.tenant_token
+    }
+
+    /// Suspend and resume: operators and the tenant's partner.
+    pub fn can_change_status(&self) -> bool {
+        self.operator || self.partner_staff
+    }
+
+    pub fn patch_authority(&self) -> Option<PatchAuthority> {
+        if self.operator {
+            Some(PatchAuthority::Operator)
+        } else if self.partner_staff {
+            Some(PatchAuthority::PartnerStaff)
+        } else if self.role.is_some_and(TenantRole::administers) {
+            Some(PatchAuthority::TenantAdmin)
+        } else {
+            None
+        }
+    }
+
+    pub fn member_authority(&self) -> Option<MemberAuthority> {
+        match (self.operator, self.role) {
+            (true, _) => Some(MemberAuthority::Operator),
+            (false, Some(TenantRole::Owner)) => Some(MemberAuthority::Owner),
+            (false, Some(TenantRole::Admin)) => Some(MemberAuthority::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The memberships of a signed-in user (empty for API tokens).
+pub async fn user_access(state: &AppState, caller: &Caller) -> Result<UserAccess, ApiError> {
+    match &caller.principal {
+        Principal::User { user, .. } => Ok(state.store.user_access(&user.id).await?),
+        Principal::ApiToken(_) => Ok(UserAccess::default()),
+    }
+}
+
+pub async fn tenant_access(state: &AppState, caller: &Caller, tenant: &Tenant) -> Result<TenantAccess, ApiError> {
+    let tenant_token = matches!(&caller.principal,
+        Principal::ApiToken(token) if token.scope == TokenScope::Tenant(tenant.slug.clone()));
+    let access = user_access(state, caller).await?;
+    Ok(TenantAccess {
+        operator: caller.is_operator(),
+        partner_staff: tenant
+            .fields
+            .partner
+            .as_ref()
+            .is_some_and(|partner| access.is_staff_of(partner)),
+        role: access.role_in(&tenant.slug),
+        tenant_token,
+    })
+}
+
+/// The signed-in user's id, if the caller is a person.
+pub fn caller_user_id(caller: &Caller) -> Option<&str> {
+    match &caller.principal {
+        Principal::User { user, .. } => Some(&user.id),
+        Principal::ApiToken(_) => None,
+    }
+}
+
+/// Who a control-plane event is about.
+pub struct Subject<'a> {
+    pub resource_type: &'static str,
+    pub resource_id: &'a str,
+    pub resource_name: Option<&'a str>,
+    pub tenant: Option<&'a Slug>,
+    pub partner: Option<&'a Slug>,
+}
+
+/// An event by the caller about `subject`, with `metadata`.
+pub fn event(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    subject: &Subject<'_>,
+    metadata: serde_json::Map<String, Value>,
+) -> NewAuditEvent {
+    let mut event = caller.actor().event(
+        state.clock.now(),
+        Action::parse(action).expect("control-plane actions are valid verbs"),
+    );
+    event.resource_type = Some(subject.resource_type.to_owned());
+    event.resource_id = Some(subject.resource_id.to_owned());
+    event.resource_name = subject.resource_name.map(str::to_owned);
+    event.tenant_slug = subject.tenant.cloned();
+    event.partner_slug = subject.partner.cloned();
+    event.metadata = metadata;
+    event
+}
+
+/// `{"diff": diff}` as event metadata.
+pub fn diff_metadata(diff: dezky_control::Diff) -> serde_json::Map<String, Value> {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("diff".into(), Value::Object(diff));
+    metadata
+}
+
+/// Records a refused attempt (outcome `denied`) and returns the 403 to send.
+pub async fn deny(state: &AppState, mut event: NewAuditEvent, message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    event.outcome = Outcome::Denied;
+    event.metadata.insert("reason".into(), Value::String(message.clone()));
+    if let Err(error) = state.audit.record(vec![event]).await {
+        return ApiError::from(error);
+    }
+    ApiError::forbidden(message)
+}
+
+pub fn invalid_field(error: FieldError) -> ApiError {
+    ApiError::bad_request("invalid_field", error.to_string())
+}
+
+pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
+impl From<ControlError> for ApiError {
+    fn from(error: ControlError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            ControlError::NotFound(_) => ApiError::not_found(message),
+            ControlError::Stale => conflict("stale", message),
+            ControlError::SlugTaken(_) => conflict("slug_taken", message),
+            ControlError::DomainTaken { .. } => conflict("domain_taken", message),
+            ControlError::LastPlatformAdmin => conflict("last_platform_admin", message),
+            ControlError::Conflict(_) => conflict("conflict", message),
+            ControlError::Store(store) => ApiError::from(store),
+        }
+    }
+}
+
+/// A request body that must be a JSON object.
+pub fn body_object(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match body {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body must be a JSON object",
+        )),
+    }
+}
+
+pub fn parse_slug(kind: &str, text: &str) -> Result<Slug, ApiError> {
+    Slug::parse(text).map_err(|error| ApiError::bad_request("invalid_path", format!("{kind} slug '{text}' {error}")))
+}
