@@ -96,6 +96,58 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "make a checkpoint after this many new events",
     ),
     ("RUST_LOG", "info", "log filter (tracing-subscriber EnvFilter syntax)"),
+    (
+        "AUDIT_COLD_DIR",
+        "(unset)",
+        "archive to this local folder (cold storage for one machine)",
+    ),
+    (
+        "AUDIT_COLD_ENDPOINT",
+        "(unset)",
+        "archive to this S3-compatible endpoint (path-style), e.g. https://fsn1.your-objectstorage.com",
+    ),
+    ("AUDIT_COLD_REGION", "us-east-1", "region of the S3 endpoint"),
+    (
+        "AUDIT_COLD_BUCKET",
+        "(required with an endpoint)",
+        "bucket for archive batches",
+    ),
+    (
+        "AUDIT_COLD_ACCESS_KEY",
+        "(required with an endpoint)",
+        "S3 access key id",
+    ),
+    (
+        "AUDIT_COLD_SECRET_KEY",
+        "(required with an endpoint)",
+        "S3 secret key (never logged)",
+    ),
+    (
+        "AUDIT_COLD_SSE",
+        "false",
+        "true: request server-side encryption (SSE-S3, AES256) for every object",
+    ),
+    (
+        "AUDIT_HOT_RETENTION",
+        "90d",
+        "events recorded longer ago than this are archived (90d, 12h, 30m, 45s)",
+    ),
+    (
+        "AUDIT_HOT_RETENTION_DAYS",
+        "(unset)",
+        "the same as a number of days (the original system's name)",
+    ),
+    ("ARCHIVE_ENABLED", "false", "true: run the archiver once a day"),
+    (
+        "ARCHIVE_RUN_HOUR_UTC",
+        "3",
+        "hour of the day (UTC, 0-23) at which the daily archive run starts",
+    ),
+    (
+        "AUDIT_ARCHIVE_BATCH_EVENTS",
+        "50000",
+        "most events in one archive batch",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -181,6 +233,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub log_format: LogFormat,
     pub checkpoints: CheckpointConfig,
+    pub archive: crate::archive::config::ArchiveConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -196,6 +249,7 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("log_format", &self.log_format)
             .field("checkpoints", &self.checkpoints)
+            .field("archive", &self.archive)
             .finish()
     }
 }
@@ -374,7 +428,9 @@ impl Config {
             )?),
             every_events: positive("AUDIT_CHECKPOINT_EVERY_EVENTS", DEFAULT_CHECKPOINT_EVERY_EVENTS)?,
         };
+        let archive = crate::archive::config::ArchiveConfig::from_lookup(&get)?;
         Ok(Config {
+            archive,
             listen,
             data_dir,
             database_url,

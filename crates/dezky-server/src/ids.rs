@@ -21,3 +21,7 @@ pub fn random_32_bytes() -> [u8; 32] {
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes
 }
+
+pub fn archive_batch_id() -> String {
+    format!("arc_{}", random_hex(8))
+}

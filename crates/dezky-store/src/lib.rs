@@ -6,6 +6,8 @@
 //! (`create_api_token`, `revoke_api_token`, ...) take their audit event as an argument and commit
 //! it in the same transaction as the change, so there is never one without the other.
 
+pub mod archive;
+mod archive_sql;
 mod error;
 mod event_row;
 mod filter_sql;
@@ -16,6 +18,7 @@ mod sequencer;
 mod sql;
 mod sqlite;
 
+pub use archive::{ArchiveBatch, ArchiveStore, RecordBatchOutcome};
 pub use error::StoreError;
 pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
@@ -43,7 +46,7 @@ pub struct EventPage {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: archive::ArchiveStore + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations that have not run yet. Safe to call from two instances

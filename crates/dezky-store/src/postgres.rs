@@ -110,3 +110,5 @@ implement_store!(
     "",
     find_stored_ids
 );
+
+crate::archive_sql::implement_archive_store!(PostgresStore, " FOR UPDATE", "SET LOCAL dezky.archive = 'on'", "");

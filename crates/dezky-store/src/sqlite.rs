@@ -129,3 +129,10 @@ implement_store!(
     "DELETE FROM erasure_gate",
     find_stored_ids
 );
+
+crate::archive_sql::implement_archive_store!(
+    SqliteStore,
+    "",
+    "INSERT INTO archive_gate (open) VALUES (1)",
+    "DELETE FROM archive_gate"
+);

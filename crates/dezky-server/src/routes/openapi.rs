@@ -147,6 +147,8 @@ impl Modify for BearerAuth {
         crate::routes::checkpoint::key,
         crate::routes::checkpoint::force,
         crate::routes::erasure::erase,
+        crate::routes::archive::run,
+        crate::routes::archive::list,
     ),
     components(schemas(ErrorBody, ErrorDetail, AuditEventDoc, EventPageDoc)),
     modifiers(&BearerAuth),

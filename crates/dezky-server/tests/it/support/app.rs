@@ -25,6 +25,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub operator_token: String,
+    /// The app's archiver, when cold storage is configured (tests stop runs at chosen steps).
+    pub archiver: Option<Arc<dezky_server::archive::run::Archiver>>,
     shutdown: Option<oneshot::Sender<()>>,
     _database: TestDatabase,
 }
@@ -56,6 +58,7 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
     let signing_key = NoteSigner::from_seed(&config.checkpoints.origin, rand::random()).expect("signing key");
     let signer = Arc::new(AuditSigner::new(signing_key, config.checkpoints.hmac_secret.clone()));
     let state = AppState::new(store.clone(), clock.clone(), signer, &config, Duration::ZERO);
+    let archiver = state.archiver.clone().expect("cold storage opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
@@ -78,6 +81,7 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
         http: reqwest::Client::new(),
         store,
         operator_token: secret.expose().to_owned(),
+        archiver,
         shutdown: Some(shutdown),
         _database: database,
     }
