@@ -43,9 +43,24 @@ fn failed(key: &str, error: object_store::Error) -> ColdError {
         object_store::Error::NotFound { .. } => ColdError::Missing { key: key.to_owned() },
         other => ColdError::Failed {
             key: key.to_owned(),
-            reason: other.to_string(),
+            reason: with_causes(&other),
         },
     }
+}
+
+/// The error and its causes ("builder error" alone says nothing; its source says what).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 impl ColdStorage {
@@ -80,10 +95,12 @@ impl ColdStorage {
             .with_access_key_id(&target.access_key)
             .with_secret_access_key(target.secret_key.expose_secret())
             .with_virtual_hosted_style_request(false)
-            .with_allow_http(target.endpoint.starts_with("http://"))
             .with_retry(retry)
+            // allow_http is a client option: set it in the options that are passed, or they
+            // would replace it.
             .with_client_options(
                 ClientOptions::new()
+                    .with_allow_http(target.endpoint.starts_with("http://"))
                     .with_timeout(Duration::from_secs(120))
                     .with_connect_timeout(Duration::from_secs(5)),
             );

@@ -55,7 +55,7 @@ pub async fn verify_across_tiers(
         if batch.start_seq != expected_start {
             verifier.report_break(batch_break(
                 BreakKind::ArchiveSeqDiscontinuity,
-                batch.start_seq,
+                expected_start.min(batch.start_seq),
                 format!("a batch starting at seq {expected_start}"),
                 format!("batch {} covers {}..={}", batch.id, batch.start_seq, batch.end_seq),
             ));
@@ -167,13 +167,16 @@ impl BatchCheck<'_> {
         }
         let events = decompress(&data).and_then(|lines| {
             let lines_sha = sha256_hex(&lines);
-            match &manifest {
-                Some(manifest) if manifest.uncompressed_sha256 != lines_sha => Err(format!(
-                    "uncompressed SHA-256 {lines_sha}, signed {}",
-                    manifest.uncompressed_sha256
-                )),
-                _ => parse_lines(&lines),
+            if let Some(manifest) = manifest.as_ref().filter(|manifest| manifest.uncompressed_sha256 != lines_sha) {
+                verifier.report_break(batch_break(
+                    BreakKind::ArchiveDataHashMismatch,
+                    at,
+                    format!("uncompressed SHA-256 {}", manifest.uncompressed_sha256),
+                    format!("uncompressed SHA-256 {lines_sha}"),
+                ));
             }
+            // The events are still checked one by one, so a changed event is named.
+            parse_lines(&lines)
         });
         let events = match events {
             Ok(events) => events,

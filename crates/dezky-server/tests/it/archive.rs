@@ -6,7 +6,6 @@ use crate::support::app::{TestApp, error_code, now, spawn, spawn_with};
 use dezky_chain::merkle::{Hash, verify_inclusion};
 use dezky_core::{Action, ActorType, NewAuditEvent, Slug, Source};
 use dezky_server::archive::run::Step;
-use dezky_store::ArchiveStore;
 use dezky_testkit::{TestBackend, TestDatabase, on_both_backends, temp_folder};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
