@@ -5,6 +5,8 @@
 use crate::support::app::{TestApp, error_code, now, spawn, spawn_with};
 use dezky_chain::merkle::{Hash, verify_inclusion};
 use dezky_core::{Action, ActorType, NewAuditEvent, Slug, Source};
+use dezky_server::archive::cold::ColdStorage;
+use dezky_server::archive::config::{ColdTarget, S3Target};
 use dezky_server::archive::run::Step;
 use dezky_testkit::{TestBackend, TestDatabase, on_both_backends, temp_folder};
 use reqwest::StatusCode;
@@ -63,47 +65,32 @@ impl Cold {
         }
     }
 
-    /// Reads an object straight from the storage, bypassing dezky.
+    /// A second client of the same storage: objects are read and changed beside the app.
+    fn client(&self) -> ColdStorage {
+        let target = match self {
+            Cold::Folder(folder) => ColdTarget::Directory(folder.clone()),
+            Cold::Bucket { endpoint, bucket } => ColdTarget::S3(S3Target {
+                endpoint: endpoint.clone(),
+                region: "us-east-1".into(),
+                bucket: bucket.clone(),
+                access_key: "dezky-test".into(),
+                secret_key: "dezky-test-secret".into(),
+                server_side_encryption: false,
+            }),
+        };
+        ColdStorage::open(&target).unwrap()
+    }
+
     async fn read(&self, key: &str) -> Option<Vec<u8>> {
-        match self {
-            Cold::Folder(folder) => std::fs::read(folder.join(key)).ok(),
-            Cold::Bucket { endpoint, bucket } => {
-                let response = reqwest::get(format!("{endpoint}/{bucket}/{key}")).await.unwrap();
-                response
-                    .status()
-                    .is_success()
-                    .then_some(response.bytes().await.unwrap().to_vec())
-            }
-        }
+        self.client().get(key).await.ok().map(|bytes| bytes.to_vec())
     }
 
     async fn write(&self, key: &str, bytes: Vec<u8>) {
-        match self {
-            Cold::Folder(folder) => std::fs::write(folder.join(key), bytes).unwrap(),
-            Cold::Bucket { endpoint, bucket } => {
-                let response = reqwest::Client::new()
-                    .put(format!("{endpoint}/{bucket}/{key}"))
-                    .body(bytes)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-            }
-        }
+        self.client().put(key, bytes.into()).await.unwrap();
     }
 
     async fn remove(&self, key: &str) {
-        match self {
-            Cold::Folder(folder) => std::fs::remove_file(folder.join(key)).unwrap(),
-            Cold::Bucket { endpoint, bucket } => {
-                let response = reqwest::Client::new()
-                    .delete(format!("{endpoint}/{bucket}/{key}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-            }
-        }
+        self.client().delete(key).await.unwrap();
     }
 }
 
@@ -334,8 +321,15 @@ async fn fill_round(app: &TestApp, round: u64) {
     app.store.append_events(events, now()).await.unwrap();
 }
 
-async fn tampering_with_either_tier_is_detected_with_its_kind(db: TestDatabase) {
-    let cold = Cold::folder();
+async fn tampering_with_a_folder_archive_is_detected_with_its_kind(db: TestDatabase) {
+    tampering_is_detected(db, Cold::folder()).await;
+}
+
+async fn tampering_with_an_s3_archive_is_detected_with_its_kind(db: TestDatabase) {
+    tampering_is_detected(db, Cold::bucket().await).await;
+}
+
+async fn tampering_is_detected(db: TestDatabase, cold: Cold) {
     let app = spawn_cold(db, &cold, &[("AUDIT_ARCHIVE_BATCH_EVENTS", "100")]).await;
     fill(&app, 350).await;
     checkpoint(&app).await;
@@ -549,7 +543,8 @@ on_both_backends!(
     a_large_log_archives_to_a_folder_in_several_batches,
     a_large_log_archives_to_s3_in_several_batches,
     a_run_stopped_after_any_step_loses_and_duplicates_nothing,
-    tampering_with_either_tier_is_detected_with_its_kind,
+    tampering_with_a_folder_archive_is_detected_with_its_kind,
+    tampering_with_an_s3_archive_is_detected_with_its_kind,
     a_missing_batch_record_is_an_archive_seq_discontinuity,
     hot_rows_can_only_leave_through_the_audited_archive_path,
     s3_failures_fail_the_run_cleanly_and_lose_nothing,
