@@ -200,7 +200,7 @@ proptest! {
         let mut next = first;
         for batch in &batches {
             prop_assert_eq!(batch.start, next);
-            prop_assert!(batch.len() >= 1 && batch.len() <= max);
+            prop_assert!((1..=max).contains(&batch.len()));
             next = batch.end + 1;
         }
         prop_assert_eq!(next, end.max(first));

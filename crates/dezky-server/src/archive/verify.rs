@@ -106,10 +106,13 @@ pub async fn verify_across_tiers(
     })
 }
 
+/// The HMAC key name and secret, when manifests carry an HMAC line.
+type HmacKey<'a> = Option<(&'a str, &'a [u8])>;
+
 struct BatchCheck<'a> {
     batch: &'a ArchiveBatch,
     cold: Option<&'a ColdStorage>,
-    keys: Option<(&'a dezky_chain::checkpoint::NoteVerifier, Option<(&'a str, &'a [u8])>)>,
+    keys: Option<(&'a dezky_chain::checkpoint::NoteVerifier, HmacKey<'a>)>,
     previous_manifest: Option<&'a str>,
 }
 
@@ -167,7 +170,10 @@ impl BatchCheck<'_> {
         }
         let events = decompress(&data).and_then(|lines| {
             let lines_sha = sha256_hex(&lines);
-            if let Some(manifest) = manifest.as_ref().filter(|manifest| manifest.uncompressed_sha256 != lines_sha) {
+            if let Some(manifest) = manifest
+                .as_ref()
+                .filter(|manifest| manifest.uncompressed_sha256 != lines_sha)
+            {
                 verifier.report_break(batch_break(
                     BreakKind::ArchiveDataHashMismatch,
                     at,

@@ -7,11 +7,13 @@ use dezky_chain::merkle::{Hash, verify_inclusion};
 use dezky_core::{Action, ActorType, NewAuditEvent, Slug, Source};
 use dezky_server::archive::cold::ColdStorage;
 use dezky_server::archive::config::{ColdTarget, S3Target};
-use dezky_server::archive::run::Step;
+use dezky_server::archive::run::{Archiver, Step};
+use dezky_server::clock::SystemClock;
 use dezky_testkit::{TestBackend, TestDatabase, on_both_backends, temp_folder};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The variable scripts/test sets to the local S3 server (moto) it starts.
 const S3_ENDPOINT_VARIABLE: &str = "DEZKY_TEST_S3_ENDPOINT";
@@ -303,6 +305,41 @@ async fn a_run_stopped_after_any_step_loses_and_duplicates_nothing(db: TestDatab
     );
 }
 
+async fn two_instances_archiving_at_once_record_each_range_once(db: TestDatabase) {
+    let cold = Cold::bucket().await;
+    let app = spawn_cold(db, &cold, &[("AUDIT_ARCHIVE_BATCH_EVENTS", "500")]).await;
+    fill(&app, 3_000).await;
+    let size = checkpoint(&app).await;
+    // A second instance: its own connection pool and sequencer on the same database, the same
+    // signing key and the same bucket.
+    let other_store = dezky_store::open(&app.database_url).await.unwrap();
+    let other = Archiver::new(
+        other_store,
+        cold.client(),
+        app.signer.clone(),
+        Arc::new(SystemClock),
+        std::time::Duration::ZERO,
+        500,
+    );
+    let ours = app.archiver.clone().unwrap();
+    let (first, second) = tokio::join!(ours.run(), other.run());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    // Between them, every checkpointed event left hot storage exactly once (the loser of a
+    // race stops, so a third run may be needed to finish).
+    let third = ours.run().await.unwrap();
+    assert_eq!(
+        first.events + second.events + third.events,
+        size,
+        "{first:?} {second:?} {third:?}"
+    );
+    let recorded = batches(&app).await;
+    assert_eq!(
+        recorded.iter().map(|b| b["eventCount"].as_u64().unwrap()).sum::<u64>(),
+        size
+    );
+    assert_nothing_lost_or_duplicated(&app).await;
+}
+
 async fn fill_round(app: &TestApp, round: u64) {
     let source = Source::parse("portal").unwrap();
     let events = (0..250)
@@ -543,6 +580,7 @@ on_both_backends!(
     a_large_log_archives_to_a_folder_in_several_batches,
     a_large_log_archives_to_s3_in_several_batches,
     a_run_stopped_after_any_step_loses_and_duplicates_nothing,
+    two_instances_archiving_at_once_record_each_range_once,
     tampering_with_a_folder_archive_is_detected_with_its_kind,
     tampering_with_an_s3_archive_is_detected_with_its_kind,
     a_missing_batch_record_is_an_archive_seq_discontinuity,
