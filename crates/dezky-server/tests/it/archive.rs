@@ -471,12 +471,8 @@ async fn hot_rows_can_only_leave_through_the_audited_archive_path(db: TestDataba
         TestBackend::Sqlite => "DELETE FROM audit_events",
         TestBackend::Postgres => "TRUNCATE audit_events",
     };
-    assert!(
-        execute(&app, &[truncate_or_all])
-            .await
-            .unwrap_err()
-            .contains("append-only")
-    );
+    let refused = execute(&app, &[truncate_or_all]).await.unwrap_err();
+    assert!(refused.contains("append-only"), "{refused}");
     assert_eq!(run(&app).await["ok"], true);
     let (_, page) = app.get("/api/v1/audit?limit=500", &app.operator_token).await;
     let archived_events: Vec<&Value> = page["events"]
@@ -490,31 +486,32 @@ async fn hot_rows_can_only_leave_through_the_audited_archive_path(db: TestDataba
     assert_eq!(verify(&app).await["ok"], true);
 }
 
-/// Runs statements in one transaction straight against the database.
+/// Runs statements in one transaction straight against the database; a failing statement
+/// rolls the transaction back before the connection closes (so SQLite's write lock is free
+/// for the next statement).
 async fn execute(app: &TestApp, statements: &[&str]) -> Result<(), String> {
+    macro_rules! run_in {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let mut transaction = pool.begin().await.unwrap();
+            let mut outcome = Ok(());
+            for statement in statements {
+                if let Err(error) = sqlx::query(statement).execute(&mut *transaction).await {
+                    outcome = Err(error.to_string());
+                    break;
+                }
+            }
+            match outcome {
+                Ok(()) => transaction.commit().await.unwrap(),
+                Err(_) => transaction.rollback().await.unwrap(),
+            }
+            pool.close().await;
+            outcome
+        }};
+    }
     match app.backend {
-        TestBackend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            let mut transaction = pool.begin().await.unwrap();
-            for statement in statements {
-                sqlx::query(statement)
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            transaction.commit().await.map_err(|e| e.to_string())
-        }
-        TestBackend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            let mut transaction = pool.begin().await.unwrap();
-            for statement in statements {
-                sqlx::query(statement)
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            transaction.commit().await.map_err(|e| e.to_string())
-        }
+        TestBackend::Sqlite => run_in!(sqlx::SqlitePool::connect(&app.database_url).await.unwrap()),
+        TestBackend::Postgres => run_in!(sqlx::PgPool::connect(&app.database_url).await.unwrap()),
     }
 }
 
