@@ -5,10 +5,12 @@
 //! - [`leaf`]: leaf format v1 (salted personal commitment) and the hash chain;
 //! - [`merkle`]: RFC 9162 tree hashing, inclusion/consistency proofs, the append frontier;
 //! - [`checkpoint`]: C2SP signed-note checkpoints with Ed25519 (and an optional HMAC line);
+//! - [`manifest`]: signed, chained manifests of cold-storage archive batches and batch planning;
 //! - [`verify`]: the streaming verifier that reports every break.
 
 pub mod canonical;
 pub mod checkpoint;
 pub mod leaf;
+pub mod manifest;
 pub mod merkle;
 pub mod verify;

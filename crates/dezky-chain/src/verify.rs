@@ -31,6 +31,15 @@ pub enum BreakKind {
     CheckpointRootMismatch,
     /// Personal data was erased without an `audit.erased` event that accounts for it.
     UnrecordedErasure,
+    /// An archive manifest's signature does not verify, it is not the manifest the database
+    /// recorded, or it does not chain to the previous manifest.
+    ManifestSignatureMismatch,
+    /// An archived data object does not have the SHA-256 or size its manifest signs.
+    ArchiveDataHashMismatch,
+    /// A recorded archive batch's data or manifest object is gone from cold storage.
+    ArchiveMissing,
+    /// Archive batches (and the hot tail) do not cover the seqs without a gap or an overlap.
+    ArchiveSeqDiscontinuity,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -133,6 +142,17 @@ impl<'a> Verifier<'a> {
         };
         verifier.check_due_checkpoints();
         verifier
+    }
+
+    /// Records a break found outside the event walk (in the archive tier); it is reported with
+    /// the others, in seq order.
+    pub fn report_break(&mut self, found: Break) {
+        self.breaks.push(found);
+    }
+
+    /// The seq the next pushed event should have.
+    pub fn expected_seq(&self) -> u64 {
+        self.expected_seq
     }
 
     pub fn push(&mut self, evidence: EventEvidence<'_>) {

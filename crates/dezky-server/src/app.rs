@@ -1,5 +1,7 @@
 //! The router: every route, the JSON fallbacks for 404/405, body limit, timeout, metrics.
 
+use crate::archive::cold::ColdStorage;
+use crate::archive::run::Archiver;
 use crate::audit::AuditService;
 use crate::auth::oidc::OidcVerifier;
 use crate::checkpoints::Checkpointer;
@@ -35,6 +37,9 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     /// PLATFORM_TENANT_DOMAIN (the control plane's domain guard rails).
     pub platform_tenant_domain: Option<Arc<str>>,
+    /// Cold storage, when AUDIT_COLD_DIR or AUDIT_COLD_ENDPOINT is set and could be opened
+    /// (`Err` says why it could not; `dezky serve` refuses to start then).
+    pub archiver: Result<Option<Arc<Archiver>>, String>,
 }
 
 impl AppState {
@@ -48,7 +53,26 @@ impl AppState {
         jwks_min_refresh: Duration,
     ) -> AppState {
         let metrics = Arc::new(Metrics::default());
+        let archiver = config
+            .archive
+            .target
+            .as_ref()
+            .map(|target| {
+                ColdStorage::open(target).map(|cold| {
+                    Arc::new(Archiver::new(
+                        store.clone(),
+                        cold,
+                        signer.clone(),
+                        clock.clone(),
+                        config.archive.hot_retention,
+                        config.archive.batch_events,
+                    ))
+                })
+            })
+            .transpose()
+            .map_err(|error| error.to_string());
         AppState {
+            archiver,
             checkpointer: Arc::new(Checkpointer::new(store.clone(), signer, clock.clone())),
             audit: AuditService::new(store.clone(), clock.clone(), metrics.clone()),
             store,
@@ -96,6 +120,8 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .route("/audit/checkpoint/latest", get(routes::checkpoint::latest))
         .route("/audit/checkpoint/key", get(routes::checkpoint::key))
         .route("/audit/erasure", post(routes::erasure::erase))
+        .route("/audit/archive/run", post(routes::archive::run))
+        .route("/audit/archives", get(routes::archive::list))
         .route("/audit/{seq}", get(routes::audit::get_event))
         .route("/tenants/{slug}/audit", get(routes::audit::list_tenant_events))
         .route(

@@ -101,6 +101,58 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "(unset: no guard)",
         "the platform's own domain: only the platform tenant may claim it; names under it are reserved",
     ),
+    (
+        "AUDIT_COLD_DIR",
+        "(unset)",
+        "archive to this local folder (cold storage for one machine)",
+    ),
+    (
+        "AUDIT_COLD_ENDPOINT",
+        "(unset)",
+        "archive to this S3-compatible endpoint (path-style), e.g. https://fsn1.your-objectstorage.com",
+    ),
+    ("AUDIT_COLD_REGION", "us-east-1", "region of the S3 endpoint"),
+    (
+        "AUDIT_COLD_BUCKET",
+        "(required with an endpoint)",
+        "bucket for archive batches",
+    ),
+    (
+        "AUDIT_COLD_ACCESS_KEY",
+        "(required with an endpoint)",
+        "S3 access key id",
+    ),
+    (
+        "AUDIT_COLD_SECRET_KEY",
+        "(required with an endpoint)",
+        "S3 secret key (never logged)",
+    ),
+    (
+        "AUDIT_COLD_SSE",
+        "false",
+        "true: request server-side encryption (SSE-S3, AES256) for every object",
+    ),
+    (
+        "AUDIT_HOT_RETENTION",
+        "90d",
+        "events recorded longer ago than this are archived (90d, 12h, 30m, 45s)",
+    ),
+    (
+        "AUDIT_HOT_RETENTION_DAYS",
+        "(unset)",
+        "the same as a number of days (the original system's name)",
+    ),
+    ("ARCHIVE_ENABLED", "false", "true: run the archiver once a day"),
+    (
+        "ARCHIVE_RUN_HOUR_UTC",
+        "3",
+        "hour of the day (UTC, 0-23) at which the daily archive run starts",
+    ),
+    (
+        "AUDIT_ARCHIVE_BATCH_EVENTS",
+        "50000",
+        "most events in one archive batch",
+    ),
 ];
 
 /// Every variable of every part of the service: [`VARIABLES`] and each part's own list.
@@ -194,6 +246,7 @@ pub struct Config {
     pub ingest: crate::ingest::config::IngestConfig,
     /// PLATFORM_TENANT_DOMAIN, validated and lower-cased.
     pub platform_tenant_domain: Option<String>,
+    pub archive: crate::archive::config::ArchiveConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -211,6 +264,7 @@ impl std::fmt::Debug for Config {
             .field("checkpoints", &self.checkpoints)
             .field("ingest", &self.ingest)
             .field("platform_tenant_domain", &self.platform_tenant_domain)
+            .field("archive", &self.archive)
             .finish()
     }
 }
@@ -395,8 +449,10 @@ impl Config {
                 dezky_control::validate::domain(&value).map_err(|message| problem("PLATFORM_TENANT_DOMAIN", message))
             })
             .transpose()?;
+        let archive = crate::archive::config::ArchiveConfig::from_lookup(&get)?;
         Ok(Config {
             platform_tenant_domain,
+            archive,
             listen,
             data_dir,
             database_url,

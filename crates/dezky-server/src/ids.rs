@@ -33,3 +33,7 @@ pub fn lease_holder(listen: std::net::SocketAddr) -> String {
         .unwrap_or_else(|| format!("host-{}", random_hex(4)));
     format!("{host}/{listen}")
 }
+
+pub fn archive_batch_id() -> String {
+    format!("arc_{}", random_hex(8))
+}

@@ -73,6 +73,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // The key is checked before anything is printed or created, so a bad key file stops
     // start-up without side effects.
     let signer = Arc::new(crate::signing::load_or_create(&config.checkpoints).map_err(anyhow::Error::msg)?);
+    if let Some(target) = &config.archive.target {
+        crate::archive::cold::ColdStorage::open(target)?;
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -86,7 +89,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, database = %config.database_url_for_display(), "dezky started");
     println!("checkpoints are signed by {}", signer.verifier().to_vkey());
     let state = AppState::new(store, clock, signer, &config, JWKS_MIN_REFRESH);
+    if let Err(reason) = &state.archiver {
+        anyhow::bail!("{reason}");
+    }
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let archive_worker = match (&state.archiver, config.archive.enabled) {
+        (Ok(Some(archiver)), true) => {
+            let mut stopped = stop_workers.subscribe();
+            tracing::info!(hour_utc = config.archive.run_hour_utc, cold = ?archiver.cold(), "daily archive worker started");
+            Some(tokio::spawn(crate::archive::worker::run_daily(
+                archiver.clone(),
+                state.clock.clone(),
+                config.archive.run_hour_utc,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        _ => None,
+    };
     let worker = tokio::spawn(state.checkpointer.clone().run(
         config.checkpoints.interval,
         config.checkpoints.every_events,
@@ -103,6 +124,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = worker.await;
     for ingest_worker in ingest_workers {
         let _ = ingest_worker.await;
+    }
+    if let Some(archive_worker) = archive_worker {
+        let _ = archive_worker.await;
     }
     tracing::info!("dezky stopped");
     Ok(())

@@ -38,10 +38,9 @@ pub async fn verify_with_signer(store: &dyn Store, signer: &AuditSigner) -> Resu
     .await
 }
 
-/// Verifies every event and every stored checkpoint; without keys, checkpoint signatures are
-/// not checked (their roots still are).
-pub async fn verify_store(store: &dyn Store, keys: Option<CheckpointKeys<'_>>) -> Result<Report, StoreError> {
-    let checkpoints = store
+/// The stored checkpoints, as the verifier takes them.
+pub async fn stored_checkpoints(store: &dyn Store) -> Result<Vec<StoredCheckpoint>, StoreError> {
+    Ok(store
         .list_checkpoints()
         .await?
         .into_iter()
@@ -50,20 +49,45 @@ pub async fn verify_store(store: &dyn Store, keys: Option<CheckpointKeys<'_>>) -
             root_hash: hash_or_zero(Some(&record.root_hash)),
             note: record.note,
         })
-        .collect();
+        .collect())
+}
+
+/// Verifies every event and every stored checkpoint; without keys, checkpoint signatures are
+/// not checked (their roots still are).
+pub async fn verify_store(store: &dyn Store, keys: Option<CheckpointKeys<'_>>) -> Result<Report, StoreError> {
+    let mut verifier = Verifier::new(stored_checkpoints(store).await?, keys);
     let head = store.chain_head().await?;
-    let mut verifier = Verifier::new(checkpoints, keys);
+    let last_hash = walk_hot(store, &mut verifier, None).await?;
+    finish_with_head(store, verifier, &head, last_hash).await
+}
+
+/// Pushes the hot events with `seq > after` into the verifier; returns the last one's hash.
+pub async fn walk_hot(
+    store: &dyn Store,
+    verifier: &mut Verifier<'_>,
+    mut after: Option<u64>,
+) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
-    let mut after = None;
     loop {
         let page = store.events_in_order(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.seq);
         last_hash = last.hash.clone();
         for event in &page {
-            push_event(&mut verifier, event);
+            push_event(verifier, event);
         }
     }
+    Ok(last_hash)
+}
+
+/// Ends the walk: the report, plus the comparison of the last event with the chain head `head`
+/// (read before the walk began).
+pub async fn finish_with_head(
+    store: &dyn Store,
+    verifier: Verifier<'_>,
+    head: &dezky_store::ChainHead,
+    last_hash: Option<String>,
+) -> Result<Report, StoreError> {
     let mut report = verifier.finish();
     // The chain head records how long the log was and how it ended: a missing tail (rows
     // deleted from the end) shows here even before a checkpoint covers it. Events appended

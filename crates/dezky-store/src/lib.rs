@@ -6,6 +6,8 @@
 //! (`create_api_token`, `revoke_api_token`, ...) take their audit event as an argument and commit
 //! it in the same transaction as the change, so there is never one without the other.
 
+pub mod archive;
+mod archive_sql;
 pub mod control;
 mod control_rows;
 mod control_sql;
@@ -21,6 +23,7 @@ mod sqlite;
 mod workers;
 mod workers_sql;
 
+pub use archive::{ArchiveBatch, ArchiveStore, RecordBatchOutcome};
 pub use error::StoreError;
 pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
@@ -49,7 +52,7 @@ pub struct EventPage {
 }
 
 #[async_trait]
-pub trait Store: WorkerStore + control::ControlStore + Send + Sync {
+pub trait Store: WorkerStore + control::ControlStore + archive::ArchiveStore + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations that have not run yet. Safe to call from two instances

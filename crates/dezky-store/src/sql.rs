@@ -11,7 +11,10 @@ pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE 
 pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms, head_hash FROM chain_head WHERE id = 1";
 pub(crate) const UPDATE_HEAD: &str =
     "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2, head_hash = $3 WHERE id = 1";
-pub(crate) const SELECT_LEAF: &str = "SELECT leaf_hash FROM audit_events WHERE seq = $1";
+/// Level 0 of the tree: the event's leaf hash, or, once the event was archived to cold storage,
+/// the copy kept in merkle_nodes at level 0 (so proofs keep working).
+pub(crate) const SELECT_LEAF: &str = "SELECT leaf_hash FROM audit_events WHERE seq = $1 \
+    UNION ALL SELECT hash FROM merkle_nodes WHERE level = 0 AND idx = $1";
 pub(crate) const SELECT_NODE: &str = "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2";
 const EVENT_INSERT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, actor_email, actor_ip, \
     action, outcome, resource_type, resource_id, resource_name, tenant_slug, partner_slug, source, external_id, \

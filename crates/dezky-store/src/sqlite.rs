@@ -133,3 +133,9 @@ implement_store!(
 
 implement_worker_store!(SqliteStore);
 crate::control_sql::implement_control_store!(SqliteStore, "");
+crate::archive_sql::implement_archive_store!(
+    SqliteStore,
+    "",
+    "INSERT INTO archive_gate (open) VALUES (1)",
+    "DELETE FROM archive_gate"
+);

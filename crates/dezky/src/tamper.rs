@@ -54,16 +54,30 @@ pub async fn verify(
         eprintln!("no verifier key (--key or AUDIT_SIGNING_KEY_FILE): checkpoint signatures are not checked");
     }
     let report = match jsonl {
-        Some(path) => verify_jsonl(&path, &notes, keys)?,
+        Some(path) => {
+            let report = verify_jsonl(&path, &notes, keys)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            report
+        }
         None => {
             if !notes.is_empty() {
                 bail!("--checkpoint goes with --jsonl; the database holds its own checkpoints");
             }
             let store = dezky_store::open(&config.database_url).await.context("DATABASE_URL")?;
-            dezky_server::verification::verify_store(store.as_ref(), keys).await?
+            // Across tiers: the archive batches in cold storage (when configured), then hot.
+            let cold = config
+                .archive
+                .target
+                .as_ref()
+                .map(dezky_server::archive::cold::ColdStorage::open)
+                .transpose()
+                .context("cold storage")?;
+            let tiered =
+                dezky_server::archive::verify::verify_across_tiers(store.as_ref(), cold.as_ref(), keys).await?;
+            println!("{}", serde_json::to_string_pretty(&tiered)?);
+            tiered.report
         }
     };
-    println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.ok {
         bail!("verification found {} break(s)", report.breaks.len());
     }

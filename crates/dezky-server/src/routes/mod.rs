@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod archive;
 pub mod audit;
 pub mod checkpoint;
 pub mod erasure;

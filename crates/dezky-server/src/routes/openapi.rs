@@ -174,6 +174,8 @@ impl Modify for BearerAuth {
         crate::routes::partners::list_staff,
         crate::routes::partners::add_staff,
         crate::routes::partners::remove_staff,
+        crate::routes::archive::run,
+        crate::routes::archive::list,
     ),
     components(schemas(ErrorBody, ErrorDetail, AuditEventDoc, EventPageDoc)),
     modifiers(&BearerAuth),

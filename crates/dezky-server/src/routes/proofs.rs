@@ -1,6 +1,7 @@
 //! Verification of the whole log, and RFC 9162 inclusion and consistency proofs.
 
 use crate::AppState;
+use crate::archive::verify::{TieredReport, verify_across_tiers};
 use crate::auth::Caller;
 use crate::checkpoints::root_at;
 use crate::error::ApiError;
@@ -8,7 +9,7 @@ use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
 use dezky_chain::merkle::{Hash, consistency_ranges, fold_range, inclusion_ranges, range_nodes};
-use dezky_chain::verify::Report;
+use dezky_chain::verify::CheckpointKeys;
 use dezky_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -85,11 +86,23 @@ async fn size_or_current(state: &AppState, requested: Option<u64>, parameter: &s
 
 /// Walks the whole log and every checkpoint and reports every break (operators).
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "tamper evidence",
-    responses((status = 200, description = "The verification report; ok is false when any break was found")),
+    responses((status = 200, description = "The verification report across the cold and hot tiers (oldestHotSeq, highestArchivedSeq); ok is false when any break was found")),
     security(("bearer" = [])))]
-pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Json<Report>, ApiError> {
+pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Json<TieredReport>, ApiError> {
     caller.require_operator()?;
-    let report = crate::verification::verify_with_signer(state.store.as_ref(), state.checkpointer.signer()).await?;
+    let signer = state.checkpointer.signer();
+    let verifier = signer.verifier();
+    let keys = CheckpointKeys {
+        verifier: &verifier,
+        hmac: signer.hmac(),
+    };
+    let archiver = state.archiver.as_ref().ok().and_then(Option::as_ref);
+    let report = verify_across_tiers(
+        state.store.as_ref(),
+        archiver.map(|archiver| archiver.cold()),
+        Some(keys),
+    )
+    .await?;
     Ok(Json(report))
 }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod access;
+mod archive;
 mod authentik_poll;
 mod client_ip;
 mod errors;

@@ -25,6 +25,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub operator_token: String,
+    /// The app's archiver, when cold storage is configured (tests stop runs at chosen steps).
+    pub archiver: Option<Arc<dezky_server::archive::run::Archiver>>,
+    /// The app's checkpoint (and manifest) signer, for a second instance on the same database.
+    pub signer: Arc<AuditSigner>,
     shutdown: Option<oneshot::Sender<()>>,
     _database: TestDatabase,
 }
@@ -55,7 +59,8 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let signing_key = NoteSigner::from_seed(&config.checkpoints.origin, rand::random()).expect("signing key");
     let signer = Arc::new(AuditSigner::new(signing_key, config.checkpoints.hmac_secret.clone()));
-    let state = AppState::new(store.clone(), clock.clone(), signer, &config, Duration::ZERO);
+    let state = AppState::new(store.clone(), clock.clone(), signer.clone(), &config, Duration::ZERO);
+    let archiver = state.archiver.clone().expect("cold storage opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
@@ -78,6 +83,8 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
         http: reqwest::Client::new(),
         store,
         operator_token: secret.expose().to_owned(),
+        archiver,
+        signer,
         shutdown: Some(shutdown),
         _database: database,
     }
