@@ -7,8 +7,8 @@ use crate::clock::Clock;
 use crate::ingest::Ingest;
 use crate::ingest::config::AuthentikConfig;
 use crate::ingest::status::AUTHENTIK;
+use crate::ingest::tenants::TenantDirectory;
 use anyhow::{Context, bail};
-use dezky_core::Slug;
 use dezky_ingest::authentik::{HighWaterMark, PageError, PageWalk, TenantHint, WalkLimits, map_event, parse_page};
 use dezky_store::{CursorWrite, Store};
 use reqwest::StatusCode;
@@ -102,7 +102,13 @@ impl AuthentikPoller {
                 "Authentik: gap recorded"
             );
         }
-        events.extend(outcome.events.iter().map(|event| map_event(event, &no_tenant)));
+        let directory = TenantDirectory::load(self.store.as_ref()).await?;
+        let tenant_of = |hint: TenantHint<'_>| directory.for_authentik(hint);
+        events.extend(outcome.events.iter().map(|event| {
+            let mut mapped = map_event(event, &tenant_of);
+            directory.add_partner(&mut mapped);
+            mapped
+        }));
         let newest_at = outcome.events.last().map(|event| event.created.timestamp());
         let submitted = events.len() as u64;
         let cursor = CursorWrite {
@@ -121,9 +127,4 @@ impl AuthentikPoller {
         );
         Ok(report)
     }
-}
-
-/// Tenants are not known to dezky yet (the control-plane issue adds them): events stay global.
-fn no_tenant(_: TenantHint<'_>) -> Option<Slug> {
-    None
 }

@@ -8,6 +8,7 @@ pub mod files;
 pub mod ocis_events;
 pub mod ocis_tail;
 pub mod status;
+pub mod tenants;
 pub mod worker;
 
 use config::IngestConfig;

@@ -9,9 +9,10 @@ use crate::clock::Clock;
 use crate::ingest::Ingest;
 use crate::ingest::config::OcisEventsConfig;
 use crate::ingest::status::OCIS_EVENTS;
+use crate::ingest::tenants::TenantDirectory;
 use anyhow::Context;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
-use dezky_core::{Slug, Source};
+use dezky_core::Source;
 use dezky_ingest::gap::gap_event;
 use dezky_ingest::ocis_audit::TenantHint;
 use dezky_ingest::ocis_bus::{BusOutcome, parse_message, stream_gap, stream_gap_details};
@@ -133,6 +134,8 @@ impl OcisEvents {
         let now = self.clock.now();
         let source = Source::parse(dezky_ingest::ocis_bus::SOURCE).expect("a valid source");
         let mut events = vec![];
+        let directory = TenantDirectory::load(self.store.as_ref()).await?;
+        let tenant_of = |hint: TenantHint<'_>| directory.for_ocis(hint);
         for message in &received {
             let sequence = message
                 .info()
@@ -154,8 +157,11 @@ impl OcisEvents {
                 );
             }
             last_sequence = Some(last_sequence.map_or(sequence, |last| last.max(sequence)));
-            match parse_message(&message.payload, &self.skipped_actions, now, &no_tenant) {
-                Ok(BusOutcome::Event(event)) => events.push(*event),
+            match parse_message(&message.payload, &self.skipped_actions, now, &tenant_of) {
+                Ok(BusOutcome::Event(mut event)) => {
+                    directory.add_partner(&mut event);
+                    events.push(*event);
+                }
                 Ok(BusOutcome::Skipped) => report.skipped += 1,
                 Err(error) => {
                     // It can never decode: count it, say so, and do not let it block the stream.
@@ -195,9 +201,4 @@ impl OcisEvents {
             .set_detail(OCIS_EVENTS, Some(format!("consuming {}", self.config.stream)));
         Ok(report)
     }
-}
-
-/// Tenants are not known to dezky yet (the control-plane issue adds them): events stay global.
-fn no_tenant(_: TenantHint<'_>) -> Option<Slug> {
-    None
 }

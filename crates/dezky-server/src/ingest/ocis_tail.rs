@@ -7,8 +7,9 @@ use crate::ingest::Ingest;
 use crate::ingest::config::OcisAuditConfig;
 use crate::ingest::files::{self, OpenFile};
 use crate::ingest::status::OCIS_AUDIT;
+use crate::ingest::tenants::TenantDirectory;
 use anyhow::Context;
-use dezky_core::{NewAuditEvent, Slug, Source};
+use dezky_core::{NewAuditEvent, Source};
 use dezky_ingest::gap::gap_event;
 use dezky_ingest::ocis_audit::{LineOutcome, Rejection, TenantHint, parse_line};
 use dezky_ingest::tail::{TailCursor, TailStep, complete_lines, next_step};
@@ -175,16 +176,21 @@ impl OcisTail {
             }
             let mut events = Vec::with_capacity(lines.len());
             let now = self.clock.now();
+            let directory = TenantDirectory::load(self.store.as_ref()).await?;
+            let tenant_of = |hint: TenantHint<'_>| directory.for_ocis(hint);
             for line in &lines {
                 let outcome = parse_line(
                     line.bytes,
                     &self.config.skipped_actions,
                     cursor.line_id(line.offset),
                     now,
-                    &no_tenant,
+                    &tenant_of,
                 );
                 match outcome {
-                    LineOutcome::Event(event) => events.push(*event),
+                    LineOutcome::Event(mut event) => {
+                        directory.add_partner(&mut event);
+                        events.push(*event);
+                    }
                     LineOutcome::Skipped => report.skipped += 1,
                     LineOutcome::Rejected(rejection) => {
                         report.rejected += 1;
@@ -262,9 +268,4 @@ impl OcisTail {
 
 fn source() -> Source {
     Source::parse(dezky_ingest::ocis_audit::SOURCE).expect("a valid source")
-}
-
-/// Tenants are not known to dezky yet (the control-plane issue adds them): events stay global.
-fn no_tenant(_: TenantHint<'_>) -> Option<Slug> {
-    None
 }

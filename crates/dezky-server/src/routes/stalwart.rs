@@ -6,11 +6,11 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::ingest::status::STALWART;
+use crate::ingest::tenants::TenantDirectory;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use dezky_core::Slug;
 use dezky_ingest::stalwart::{WebhookError, parse_webhook, signature_matches};
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -94,14 +94,16 @@ pub async fn webhook(
     if !signature_matches(config.secret.expose_secret().as_bytes(), &bytes, signature) {
         return Err(reject(unauthorized("X-Signature does not match the body")));
     }
-    let no_tenant = |_: &str| -> Option<Slug> { None };
-    let events = parse_webhook(&bytes, &no_tenant).map_err(|error| {
+    let directory = TenantDirectory::load(state.store.as_ref()).await?;
+    let tenant_of_domain = |domain: &str| directory.tenant_of_domain(domain);
+    let mut events = parse_webhook(&bytes, &tenant_of_domain).map_err(|error| {
         let code = match error {
             WebhookError::NotJson(_) => "malformed_json",
             WebhookError::Field { .. } => "invalid_event",
         };
         reject(ApiError::bad_request(code, error.to_string()))
     })?;
+    events.iter_mut().for_each(|event| directory.add_partner(event));
     let newest_at = events.iter().map(|event| event.at).max();
     let received = events.len();
     let receipt = state.audit.record(events).await.inspect_err(|error| {

@@ -233,11 +233,37 @@ async fn an_optional_authorization_header_is_checked_too(db: TestDatabase) {
     assert_eq!(status, StatusCode::OK);
 }
 
+async fn mail_domains_name_the_tenant_and_its_partner(db: TestDatabase) {
+    let app = spawn_with(db, &[("STALWART_WEBHOOK_SECRET", SECRET)]).await;
+    let (status, partner) = app
+        .post(
+            "/api/v1/partners",
+            &app.operator_token,
+            &json!({ "slug": "resell", "name": "Resell" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{partner}");
+    crate::tenants::create_tenant(
+        &app,
+        json!({ "slug": "acme", "name": "Acme", "domains": ["acme.example"], "partner": "resell" }),
+    )
+    .await;
+    let start = app.event_count().await;
+    let (status, _) = post_signed(&app, &batch("tenant")).await;
+    assert_eq!(status, StatusCode::OK);
+    for seq in [start, start + 1] {
+        let (_, event) = app.get(&format!("/api/v1/audit/{seq}"), &app.operator_token).await;
+        assert_eq!(event["tenantSlug"], "acme", "{event}");
+        assert_eq!(event["partnerSlug"], "resell", "{event}");
+    }
+}
+
 on_both_backends!(
     signed_batches_are_recorded_once_even_when_resent,
     unsigned_or_badly_signed_bodies_are_refused_and_nothing_is_written,
     malformed_and_oversized_bodies_get_clear_errors,
     the_webhook_refuses_everything_until_it_is_configured,
     ingest_can_be_switched_off,
-    an_optional_authorization_header_is_checked_too
+    an_optional_authorization_header_is_checked_too,
+    mail_domains_name_the_tenant_and_its_partner
 );
