@@ -31,6 +31,19 @@ pub fn ip_address(text: &str) -> Option<String> {
     Some(address.to_canonical().to_string())
 }
 
+/// How much longer than its source text a value's canonical JSON can be: `1e20` (4 bytes) is
+/// written out as 21 digits; nothing else grows more.
+const CANONICAL_GROWTH: usize = 6;
+
+/// [`bounded_metadata`] for metadata parsed from `source_bytes` bytes of JSON: when even the
+/// largest possible growth fits the bound, nothing needs serialising to check it.
+pub fn bounded_metadata_from(metadata: Map<String, Value>, source_bytes: usize) -> Map<String, Value> {
+    if source_bytes.saturating_mul(CANONICAL_GROWTH) <= limits::METADATA_BYTES {
+        return metadata;
+    }
+    bounded_metadata(metadata)
+}
+
 /// `metadata` unchanged when its JSON fits `limits::METADATA_BYTES`; otherwise the largest
 /// values are replaced, one at a time, by `{"truncated": true, "bytes": n}` until it fits.
 pub fn bounded_metadata(mut metadata: Map<String, Value>) -> Map<String, Value> {
@@ -106,6 +119,24 @@ mod tests {
         assert_eq!(bounded["also"], json!([1, 2]));
         assert_eq!(bounded["big"]["truncated"], true);
         assert_eq!(bounded["big"]["bytes"], limits::METADATA_BYTES + 2);
+    }
+
+    #[test]
+    fn small_sources_skip_the_check_and_large_ones_are_still_bounded() {
+        // The worst growth: exponent-written integers are written out in full.
+        let numbers = format!("[{}]", vec!["1e20"; 1_000].join(","));
+        let value: Value = serde_json::from_str(&numbers).unwrap();
+        let grown = to_canonical_string(&value).len();
+        assert!(
+            grown <= numbers.len() * CANONICAL_GROWTH,
+            "{grown} vs {}",
+            numbers.len()
+        );
+        let map = json!({ "n": value }).as_object().unwrap().clone();
+        let bounded = bounded_metadata_from(map.clone(), numbers.len() + 6);
+        assert!(to_canonical_string(&Value::Object(bounded)).len() <= limits::METADATA_BYTES);
+        let small = json!({ "a": "b" }).as_object().unwrap().clone();
+        assert_eq!(bounded_metadata_from(small.clone(), 9), small);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One line of oCIS's audit log file (`AUDIT_FORMAT=json`): formats.md, "oCIS: audit service
 //! log"; upstream `services/audit/pkg/types/types.go` and `services/audit/pkg/service/service.go`.
 
-use crate::fields::{bounded_metadata, ip_address, short_text, text_field};
+use crate::fields::{bounded_metadata_from, ip_address, short_text, text_field};
 use crate::verb::fallback_action;
 use dezky_core::{ActorType, NewAuditEvent, Slug, Source, Timestamp};
 use serde_json::{Map, Value};
@@ -81,7 +81,14 @@ pub fn parse_line(
     if skipped_actions.iter().any(|skipped| skipped == &action) {
         return LineOutcome::Skipped;
     }
-    LineOutcome::Event(Box::new(map_object(object, &action, external_id, now, tenant_of)))
+    LineOutcome::Event(Box::new(map_object(
+        object,
+        line.len(),
+        &action,
+        external_id,
+        now,
+        tenant_of,
+    )))
 }
 
 /// `file_create)` or `   user 'x' created …`: the two line shapes of the minimal format.
@@ -108,6 +115,7 @@ pub fn acting_user(object: &Map<String, Value>) -> Option<String> {
 
 fn map_object(
     mut object: Map<String, Value>,
+    source_bytes: usize,
     action: &str,
     external_id: String,
     now: Timestamp,
@@ -166,7 +174,7 @@ fn map_object(
         *token = Value::String("********".into());
     }
     event.external_id = Some(external_id);
-    event.metadata = bounded_metadata(object);
+    event.metadata = bounded_metadata_from(object, source_bytes);
     event
 }
 
