@@ -1,6 +1,6 @@
-//! Ingest from the stack: the Stalwart webhook (a route), the oCIS audit-log tail, and later the
-//! Authentik poller and the oCIS event bus (workers). Parsing lives in the pure dezky-ingest
-//! crate; here are configuration, health, and the IO.
+//! Ingest from the stack: the Stalwart webhook (a route, `routes::stalwart`) and three leased
+//! workers: the oCIS audit-log tail, the Authentik poller and the oCIS event-bus consumer.
+//! Parsing lives in the pure dezky-ingest crate; here are configuration, health, and the IO.
 
 pub mod authentik_poll;
 pub mod config;

@@ -147,6 +147,9 @@ impl OcisTail {
         report: &mut TickReport,
     ) -> anyhow::Result<()> {
         let file = Arc::new(open.file);
+        // One snapshot of the tenants per read, not per chunk.
+        let directory = TenantDirectory::load(self.store.as_ref()).await?;
+        let tenant_of = |hint: TenantHint<'_>| directory.for_ocis(hint);
         loop {
             let reader = file.clone();
             let offset = cursor.offset;
@@ -176,8 +179,6 @@ impl OcisTail {
             }
             let mut events = Vec::with_capacity(lines.len());
             let now = self.clock.now();
-            let directory = TenantDirectory::load(self.store.as_ref()).await?;
-            let tenant_of = |hint: TenantHint<'_>| directory.for_ocis(hint);
             for line in &lines {
                 let outcome = parse_line(
                     line.bytes,
