@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod domains;
 pub mod field;
+pub mod invite;
 pub mod partner;
 pub mod roles;
 pub mod tenant;

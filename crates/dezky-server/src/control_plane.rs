@@ -155,6 +155,8 @@ impl From<ControlError> for ApiError {
             ControlError::DomainTaken { .. } => conflict("domain_taken", message),
             ControlError::LastPlatformAdmin => conflict("last_platform_admin", message),
             ControlError::Conflict(_) => conflict("conflict", message),
+            ControlError::InviteExists(_) => conflict("invite_exists", message),
+            ControlError::UserExists(_) => conflict("user_exists", message),
             ControlError::Store(store) => ApiError::from(store),
         }
     }

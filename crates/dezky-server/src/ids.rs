@@ -16,6 +16,10 @@ pub fn user_id() -> String {
     format!("usr_{}", random_hex(8))
 }
 
+pub fn invite_id() -> String {
+    format!("inv_{}", random_hex(8))
+}
+
 pub fn random_32_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);

@@ -128,6 +128,12 @@ pub enum ControlError {
     LastPlatformAdmin,
     #[error("{0}")]
     Conflict(String),
+    /// A pending invitation stands in the way (same address, or a second owner invitation).
+    #[error("{0}")]
+    InviteExists(String),
+    /// A user already has the address an invitation names: grant them directly instead.
+    #[error("{0}")]
+    UserExists(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

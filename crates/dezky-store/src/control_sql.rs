@@ -268,7 +268,7 @@ macro_rules! implement_control_store {
             async fn purge_tenant(&self, slug: &Slug, expected_version: i64, audit: Vec<NewAuditEvent>, now: Timestamp) -> Result<(), ControlError> {
                 let mut write = self.db.begin_write().await?;
                 bump_version(&mut write.transaction, "tenants", slug.as_str(), expected_version, now).await?;
-                for table in ["tenant_domains", "tenant_memberships", "tenants"] {
+                for table in ["tenant_domains", "tenant_memberships", "user_invites", "tenants"] {
                     let column = if table == "tenants" { "slug" } else { "tenant_slug" };
                     sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
                         .bind(slug.as_str())

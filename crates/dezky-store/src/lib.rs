@@ -15,6 +15,8 @@ mod error;
 mod event_row;
 mod filter_sql;
 mod frontier_cache;
+pub mod invites;
+mod invites_sql;
 mod postgres;
 mod records;
 mod sequencer;
@@ -25,6 +27,7 @@ mod workers_sql;
 
 pub use archive::{ArchiveBatch, ArchiveStore, RecordBatchOutcome};
 pub use error::StoreError;
+pub use invites::{AcceptInvite, Invite, InviteAcceptance, InviteContext, InviteStore};
 pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
     ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
@@ -52,7 +55,9 @@ pub struct EventPage {
 }
 
 #[async_trait]
-pub trait Store: WorkerStore + control::ControlStore + archive::ArchiveStore + Send + Sync {
+pub trait Store:
+    WorkerStore + control::ControlStore + invites::InviteStore + archive::ArchiveStore + Send + Sync
+{
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations that have not run yet. Safe to call from two instances
@@ -124,11 +129,14 @@ pub trait Store: WorkerStore + control::ControlStore + archive::ArchiveStore + S
     async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
     /// Records that an OIDC subject was seen: creates the user (committing `audit_if_created` with
-    /// it) on first sight, otherwise refreshes e-mail, name, groups and last-seen time.
+    /// it) on first sight, otherwise refreshes e-mail, name, groups and last-seen time. On first
+    /// sight with a verified e-mail, the pending invitation for that address is consumed in the
+    /// same transaction: `accept_invite` decides what it grants (see [`invites`]).
     async fn see_oidc_user(
         &self,
         sighting: UserSighting,
         audit_if_created: NewAuditEvent,
+        accept_invite: AcceptInvite<'_>,
         now: Timestamp,
     ) -> Result<User, StoreError>;
 

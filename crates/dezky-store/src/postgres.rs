@@ -114,4 +114,5 @@ implement_store!(
 
 implement_worker_store!(PostgresStore);
 crate::control_sql::implement_control_store!(PostgresStore, " FOR UPDATE");
+crate::invites_sql::implement_invite_store!(PostgresStore, " FOR UPDATE");
 crate::archive_sql::implement_archive_store!(PostgresStore, " FOR UPDATE", "SET LOCAL dezky.archive = 'on'", "");

@@ -66,6 +66,8 @@ pub struct UserSighting {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
+    /// The provider vouches for `email` (`email_verified`): only then may it consume an invitation.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
 }

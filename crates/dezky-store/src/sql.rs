@@ -501,6 +501,7 @@ macro_rules! implement_store {
                 &self,
                 sighting: UserSighting,
                 audit_if_created: NewAuditEvent,
+                accept_invite: $crate::invites::AcceptInvite<'_>,
                 now: Timestamp,
             ) -> Result<User, StoreError> {
                 // Fast path, no write: a known user whose profile is unchanged and was seen lately.
@@ -529,7 +530,15 @@ macro_rules! implement_store {
                     .await?
                     .rows_affected();
                 if inserted == 1 {
-                    append_in(&mut write.transaction, &self.db.frontier_cache, &[&audit_if_created], now).await?;
+                    let mut events = vec![audit_if_created];
+                    if let (true, Some(email)) = (sighting.email_verified, &sighting.email) {
+                        let created = find_user_in(&mut write.transaction, &sighting.issuer, &sighting.subject)
+                            .await?
+                            .ok_or_else(|| StoreError::Conflict("user vanished during sighting".into()))?;
+                        events.extend(accept_invite_in(&mut write.transaction, &created, email, accept_invite, now).await?);
+                    }
+                    let events: Vec<&NewAuditEvent> = events.iter().collect();
+                    append_in(&mut write.transaction, &self.db.frontier_cache, &events, now).await?;
                 } else {
                     let existing = find_user_in(&mut write.transaction, &sighting.issuer, &sighting.subject)
                         .await?

@@ -133,6 +133,7 @@ implement_store!(
 
 implement_worker_store!(SqliteStore);
 crate::control_sql::implement_control_store!(SqliteStore, "");
+crate::invites_sql::implement_invite_store!(SqliteStore, "");
 crate::archive_sql::implement_archive_store!(
     SqliteStore,
     "",

@@ -5,6 +5,7 @@
 //! keys). 401 means the credentials are missing or invalid; 403 means valid credentials without
 //! the needed scope.
 
+mod invite_acceptance;
 pub mod oidc;
 
 use crate::AppState;
@@ -16,7 +17,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use dezky_core::{Action, ActorType, ApiTokenSecret, NewAuditEvent, Slug, Source, TokenScope};
-use dezky_store::{ApiToken, User, UserSighting};
+use dezky_store::{ApiToken, InviteContext, User, UserSighting};
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Clone, Debug)]
@@ -170,6 +171,7 @@ async fn see_user(state: &AppState, claims: oidc::VerifiedClaims, client_ip: Opt
         issuer: claims.iss.clone(),
         subject: claims.sub.clone(),
         email: email.clone(),
+        email_verified: claims.email_verified,
         name: claims.name.clone().or(claims.preferred_username.clone()),
         groups: claims.groups.clone(),
     };
@@ -185,5 +187,6 @@ async fn see_user(state: &AppState, claims: oidc::VerifiedClaims, client_ip: Opt
     audit.resource_name = sighting.name.clone();
     audit.metadata.insert("issuer".into(), claims.iss.into());
     audit.metadata.insert("subject".into(), claims.sub.into());
-    Ok(state.store.see_oidc_user(sighting, audit, now).await?)
+    let accept_invite = |context: InviteContext<'_>| invite_acceptance::decide(&actor, now, context);
+    Ok(state.store.see_oidc_user(sighting, audit, &accept_invite, now).await?)
 }

@@ -42,6 +42,10 @@ pub struct VerifiedClaims {
     pub aud: Vec<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// Whether the provider vouches for `email`. Authentik sends `false` unless its e-mail scope
+    /// mapping says otherwise (since 2025.10); only a verified address consumes an invitation.
+    #[serde(default, deserialize_with = "lenient_flag")]
+    pub email_verified: bool,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -60,6 +64,16 @@ fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
     Ok(match OneOrMany::deserialize(deserializer)? {
         OneOrMany::One(one) => vec![one],
         OneOrMany::Many(many) => many,
+    })
+}
+
+/// `true`, or the string `"true"` some providers send; anything else (including a malformed
+/// value, which must not make the whole token unreadable) is `false`.
+fn lenient_flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Bool(flag) => flag,
+        serde_json::Value::String(text) => text.eq_ignore_ascii_case("true"),
+        _ => false,
     })
 }
 
@@ -236,6 +250,24 @@ mod tests {
             serde_json::from_str(r#"{"iss":"i","sub":"s","aud":["a","b"],"groups":["g"]}"#).unwrap();
         assert_eq!(many.aud, vec!["a", "b"]);
         assert_eq!(many.groups, vec!["g"]);
+    }
+
+    #[test]
+    fn email_verified_is_true_only_when_the_provider_says_so() {
+        let claims = |extra: &str| -> VerifiedClaims {
+            serde_json::from_str(&format!(r#"{{"iss":"i","sub":"s","aud":"a"{extra}}}"#)).unwrap()
+        };
+        assert!(!claims("").email_verified);
+        assert!(claims(r#","email_verified":true"#).email_verified);
+        assert!(claims(r#","email_verified":"true""#).email_verified);
+        for unverified in [
+            r#","email_verified":false"#,
+            r#","email_verified":"no""#,
+            r#","email_verified":1"#,
+            r#","email_verified":null"#,
+        ] {
+            assert!(!claims(unverified).email_verified, "{unverified}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod export;
 pub mod health;
 pub mod ingest;
 pub mod ingest_status;
+pub mod invites;
 pub mod openapi;
 pub mod partners;
 pub mod proofs;
@@ -57,6 +58,11 @@ pub fn control_plane_routes() -> Router<AppState> {
         )
         .route("/partners/{slug}/staff/{user_id}", delete(partners::remove_staff))
         .route("/users", get(users::list_users))
+        .route(
+            "/users/invites",
+            get(invites::list_invites).post(invites::create_invite),
+        )
+        .route("/users/invites/{invite_id}", delete(invites::revoke_invite))
         .route("/users/{user_id}/platform-admin", put(users::set_platform_admin))
         .route("/users/{user_id}/deactivate", post(users::deactivate_user))
 }

@@ -117,7 +117,7 @@ pub struct Purged {
 #[utoipa::path(delete, path = "/api/v1/tenants/{slug}/purge", tag = "tenants",
     params(("slug" = String, Path, description = "Tenant slug")),
     responses(
-        (status = 200, description = "Removed with its domains and memberships; the audit trail stays", body = Purged),
+        (status = 200, description = "Removed with its domains, memberships and the invitations into it; the audit trail stays", body = Purged),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
         (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Not soft-deleted first", body = crate::routes::openapi::ErrorBody),
@@ -138,9 +138,18 @@ pub async fn purge_tenant(
         .check_purge()
         .map_err(|error| conflict("invalid_state", format!("{error}; delete it first")))?;
     let members = state.store.tenant_members(&tenant.slug).await?.len();
+    // Invitations into the tenant go with it, so a later tenant with the slug cannot get them.
+    let invites = state
+        .store
+        .list_invites()
+        .await?
+        .iter()
+        .filter(|invite| invite.membership.as_ref().is_some_and(|m| m.tenant == tenant.slug))
+        .count();
     let mut metadata = Map::new();
     metadata.insert("fields".into(), Value::Object(tenant.fields.to_json()));
     metadata.insert("membersRemoved".into(), json!(members));
+    metadata.insert("invitesRevoked".into(), json!(invites));
     let events = vec![event(
         &state,
         &caller,

@@ -9,6 +9,7 @@ mod client_ip;
 mod errors;
 mod export;
 mod ingest;
+mod invites;
 mod members;
 mod ocis_events;
 mod ocis_tail;

@@ -2,79 +2,12 @@
 //! ownership transfer, partner-scoped access, platform admins and deactivation — with signed-in
 //! people (OIDC tokens from the local identity provider), whose access comes from memberships.
 
-use crate::support::app::{TestApp, error_code, now, spawn_with};
-use crate::support::idp::{IdentityProvider, SigningKey};
+use crate::support::app::error_code;
+use crate::support::people::People;
 use crate::tenants::{create_tenant, events, send};
-use dezky_core::{Action, ActorType, NewAuditEvent, Source};
 use dezky_testkit::{TestDatabase, on_both_backends};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-struct People {
-    app: TestApp,
-    idp: IdentityProvider,
-    key: SigningKey,
-}
-
-impl People {
-    async fn start(db: TestDatabase) -> People {
-        let idp = IdentityProvider::start().await;
-        let key = SigningKey::es256("key-1");
-        idp.publish(&key);
-        let app = spawn_with(db, &[("AUTHENTIK_ISSUER", &idp.issuer)]).await;
-        People { app, idp, key }
-    }
-
-    /// A portal token for `name` (no groups: access must come from memberships).
-    fn token(&self, name: &str) -> String {
-        self.key.sign(&self.idp.claims(name, "dezky-portal", &[]))
-    }
-
-    fn operator_token(&self, name: &str) -> String {
-        self.key.sign(&self.idp.claims(name, "dezky-operator", &[]))
-    }
-
-    /// Signs `name` in once (creating the user) and returns the user id.
-    async fn user_id(&self, name: &str) -> String {
-        let (status, _) = self.app.get("/api/v1/tenants/none", &self.token(name)).await;
-        assert!(status.is_client_error());
-        self.app
-            .store
-            .find_users_by_email(&format!("{name}@example.com"))
-            .await
-            .unwrap()
-            .pop()
-            .expect("user exists")
-            .id
-    }
-
-    async fn make_platform_admin(&self, name: &str) -> String {
-        let id = self.user_id(name).await;
-        let audit = NewAuditEvent::new(
-            now(),
-            ActorType::System,
-            Action::parse("user.platform_admin_granted").unwrap(),
-            Source::platform(),
-        );
-        self.app
-            .store
-            .set_platform_admin(&id, true, audit, now())
-            .await
-            .unwrap();
-        id
-    }
-
-    async fn add_member(&self, tenant: &str, user_id: &str, role: &str) -> (StatusCode, Value) {
-        let path = format!("/api/v1/tenants/{tenant}/users");
-        self.app
-            .post(
-                &path,
-                &self.app.operator_token,
-                &json!({"userId": user_id, "role": role}),
-            )
-            .await
-    }
-}
 
 fn role_of<'a>(members: &'a Value, user_id: &str) -> &'a Value {
     members["users"]

@@ -330,6 +330,8 @@ async fn the_openapi_document_describes_every_control_plane_endpoint(db: TestDat
         ("/api/v1/users", &["get"]),
         ("/api/v1/users/{user_id}/platform-admin", &["put"]),
         ("/api/v1/users/{user_id}/deactivate", &["post"]),
+        ("/api/v1/users/invites", &["get", "post"]),
+        ("/api/v1/users/invites/{invite_id}", &["delete"]),
     ] {
         for method in methods {
             let operation = &document["paths"][path][method];
@@ -341,6 +343,8 @@ async fn the_openapi_document_describes_every_control_plane_endpoint(db: TestDat
         }
     }
     assert!(document["components"]["schemas"]["TenantView"]["properties"]["isPlatformTenant"].is_object());
+    assert!(document["components"]["schemas"]["InviteView"]["properties"]["platformAdmin"].is_object());
+    assert!(document["components"]["schemas"]["InviteInput"]["properties"]["tenant"].is_object());
 }
 
 on_both_backends!(

@@ -21,7 +21,7 @@ fn fields(name: &str, domains: &[&str]) -> TenantFields {
     }
 }
 
-fn new_tenant(slug: &str, domains: &[&str]) -> NewTenant {
+pub fn new_tenant(slug: &str, domains: &[&str]) -> NewTenant {
     NewTenant {
         slug: Slug::parse(slug).unwrap(),
         status: TenantStatus::Active,

@@ -3,6 +3,7 @@
 mod append;
 mod append_only;
 mod control;
+mod invites;
 mod query;
 mod tokens_and_users;
 mod workers;

@@ -1,6 +1,6 @@
 use crate::{event, open};
 use dezky_core::{ApiTokenSecret, AuditQuery, Slug, Source, Timestamp, TokenScope};
-use dezky_store::{NewApiToken, UserSighting};
+use dezky_store::{InviteAcceptance, InviteContext, NewApiToken, UserSighting};
 use dezky_testkit::{TestDatabase, on_both_backends};
 
 fn new_token(id: &str, scope: TokenScope, secret: &ApiTokenSecret) -> NewApiToken {
@@ -98,6 +98,11 @@ async fn a_failed_mutation_leaves_no_audit_event(db: TestDatabase) {
     assert_eq!(page.events.len(), 1);
 }
 
+/// The decision for a sighting that must find no invitation.
+fn no_invitation_expected(context: InviteContext<'_>) -> InviteAcceptance {
+    panic!("no invitation was made, yet {} was offered", context.invite.id)
+}
+
 async fn users_are_created_once_and_refreshed(db: TestDatabase) {
     let store = open(&db).await;
     let sighting = |id: &str, email: &str, groups: Vec<&str>| UserSighting {
@@ -105,6 +110,7 @@ async fn users_are_created_once_and_refreshed(db: TestDatabase) {
         issuer: "https://auth.example/application/o/dezky/".to_owned(),
         subject: "sub-1".to_owned(),
         email: Some(email.to_owned()),
+        email_verified: true,
         name: Some("Alice".to_owned()),
         groups: groups.into_iter().map(String::from).collect(),
     };
@@ -112,6 +118,7 @@ async fn users_are_created_once_and_refreshed(db: TestDatabase) {
         .see_oidc_user(
             sighting("usr_1", "alice@acme.example", vec!["acme"]),
             event("user.created", 1),
+            &no_invitation_expected,
             Timestamp::from_millis(1_000),
         )
         .await
@@ -122,6 +129,7 @@ async fn users_are_created_once_and_refreshed(db: TestDatabase) {
         .see_oidc_user(
             sighting("usr_2", "alice@new.example", vec!["acme", "globex"]),
             event("user.created", 2),
+            &no_invitation_expected,
             Timestamp::from_millis(2_000),
         )
         .await
