@@ -10,7 +10,7 @@ use dezky_control::FieldError;
 use dezky_control::roles::{MemberAuthority, TenantRole};
 use dezky_control::tenant::PatchAuthority;
 use dezky_core::{Action, NewAuditEvent, Outcome, Slug, TokenScope};
-use dezky_store::control::{ControlError, Tenant, UserAccess};
+use dezky_store::control::{ControlError, Partner, Tenant, UserAccess};
 use serde_json::Value;
 
 /// What the caller is to one tenant.
@@ -79,6 +79,89 @@ pub async fn tenant_access(state: &AppState, caller: &Caller, tenant: &Tenant) -
         role: access.role_in(&tenant.slug),
         tenant_token,
     })
+}
+
+/// The tenant at `slug` and the caller's access to it, for a caller who may at least read it.
+///
+/// Anyone else gets the same 403 whether the tenant exists or not, so tenant slugs cannot be
+/// probed; only operators (who may read every tenant) learn that one does not exist (404). For
+/// a mutation, `attempted` names its action and the refusal is recorded as denied either way.
+pub async fn visible_tenant(
+    state: &AppState,
+    caller: &Caller,
+    slug: &str,
+    attempted: Option<&'static str>,
+) -> Result<(Tenant, TenantAccess), ApiError> {
+    let slug = parse_slug("tenant", slug)?;
+    let tenant = state.store.get_tenant(&slug).await?;
+    let access = match &tenant {
+        Some(tenant) => tenant_access(state, caller, tenant).await?,
+        None => TenantAccess {
+            operator: caller.is_operator(),
+            ..TenantAccess::default()
+        },
+    };
+    let tenant = match tenant {
+        Some(tenant) if access.can_read() => return Ok((tenant, access)),
+        None if access.operator => return Err(ApiError::not_found(format!("tenant '{slug}' does not exist"))),
+        other => other,
+    };
+    let message = format!("no access to tenant '{slug}'");
+    let Some(action) = attempted else {
+        return Err(ApiError::forbidden(message));
+    };
+    // Only operators read the log, so the event may name the tenant's partner when it exists.
+    let subject = Subject {
+        resource_type: "tenant",
+        resource_id: slug.as_str(),
+        resource_name: tenant.as_ref().map(|tenant| tenant.fields.name.as_str()),
+        tenant: Some(&slug),
+        partner: tenant.as_ref().and_then(|tenant| tenant.fields.partner.as_ref()),
+    };
+    Err(deny(
+        state,
+        event(state, caller, action, &subject, serde_json::Map::new()),
+        message,
+    )
+    .await)
+}
+
+/// The partner at `slug`, for operators and its own staff; everyone else gets the same 403
+/// whether it exists or not (recorded as denied for a mutation, named by `attempted`).
+pub async fn visible_partner(
+    state: &AppState,
+    caller: &Caller,
+    slug: &str,
+    attempted: Option<&'static str>,
+) -> Result<Partner, ApiError> {
+    let slug = parse_slug("partner", slug)?;
+    let operator = caller.is_operator();
+    if operator || user_access(state, caller).await?.is_staff_of(&slug) {
+        // Staff of a partner that vanished cannot exist (staff rows reference it): a 404 here
+        // tells only an operator something.
+        return state
+            .store
+            .get_partner(&slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("partner '{slug}' does not exist")));
+    }
+    let message = format!("no access to partner '{slug}'");
+    let Some(action) = attempted else {
+        return Err(ApiError::forbidden(message));
+    };
+    let subject = Subject {
+        resource_type: "partner",
+        resource_id: slug.as_str(),
+        resource_name: None,
+        tenant: None,
+        partner: Some(&slug),
+    };
+    Err(deny(
+        state,
+        event(state, caller, action, &subject, serde_json::Map::new()),
+        message,
+    )
+    .await)
 }
 
 /// The signed-in user's id, if the caller is a person.

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::control_plane::{
-    Subject, body_object, conflict, deny, diff_metadata, event, invalid_field, parse_slug, user_access,
+    Subject, body_object, conflict, deny, diff_metadata, event, invalid_field, visible_partner,
 };
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
@@ -99,24 +99,6 @@ fn partner_subject(partner: &Partner) -> Subject<'_> {
     }
 }
 
-async fn load_partner(state: &AppState, slug: &str) -> Result<Partner, ApiError> {
-    let slug = parse_slug("partner", slug)?;
-    state
-        .store
-        .get_partner(&slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("partner '{slug}' does not exist")))
-}
-
-/// Operators, and the partner's own staff for reads.
-async fn require_operator_or_staff(state: &AppState, caller: &Caller, partner: &Partner) -> Result<(), ApiError> {
-    if caller.is_operator() || user_access(state, caller).await?.is_staff_of(&partner.slug) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!("no access to partner '{}'", partner.slug)))
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = PartnerInput,
     responses(
         (status = 201, description = "Created, active", body = PartnerView),
@@ -186,7 +168,7 @@ pub async fn list_partners(State(state): State<AppState>, caller: Caller) -> Res
     responses(
         (status = 200, description = "The partner", body = PartnerView),
         (status = 403, description = "Neither an operator nor its staff", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such partner", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn get_partner(
@@ -194,8 +176,7 @@ pub async fn get_partner(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
-    require_operator_or_staff(&state, &caller, &partner).await?;
+    let partner = visible_partner(&state, &caller, &slug, None).await?;
     Ok(Json(PartnerView::from(&partner)))
 }
 
@@ -231,7 +212,7 @@ async fn write_partner(
         (status = 200, description = "Updated (or unchanged: nothing recorded)", body = PartnerView),
         (status = 400, description = "Unknown, immutable, mistyped or invalid field", body = crate::routes::openapi::ErrorBody),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such partner", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "A terminated partner cannot be reactivated; concurrent change", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -241,7 +222,7 @@ pub async fn update_partner(
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
+    let partner = visible_partner(&state, &caller, &slug, Some("partner.updated")).await?;
     if !caller.is_operator() {
         let attempt = event(
             &state,
@@ -265,7 +246,7 @@ pub async fn update_partner(
     responses(
         (status = 200, description = "Terminated (soft: its tenants keep their reference)", body = PartnerView),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such partner", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Already terminated", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -274,7 +255,7 @@ pub async fn terminate_partner(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
+    let partner = visible_partner(&state, &caller, &slug, Some("partner.terminated")).await?;
     if !caller.is_operator() {
         let attempt = event(
             &state,
@@ -303,7 +284,7 @@ pub async fn terminate_partner(
     responses(
         (status = 200, description = "The partner's customers", body = TenantList),
         (status = 403, description = "Neither an operator nor its staff", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such partner", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn list_partner_tenants(
@@ -311,8 +292,7 @@ pub async fn list_partner_tenants(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<TenantList>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
-    require_operator_or_staff(&state, &caller, &partner).await?;
+    let partner = visible_partner(&state, &caller, &slug, None).await?;
     let filter = TenantFilter {
         partner: Some(partner.slug.clone()),
         ..TenantFilter::default()
@@ -336,7 +316,7 @@ pub async fn list_partner_tenants(
     responses(
         (status = 200, description = "The partner's staff", body = UserList),
         (status = 403, description = "Neither an operator nor its staff", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such partner", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn list_staff(
@@ -344,8 +324,7 @@ pub async fn list_staff(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<UserList>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
-    require_operator_or_staff(&state, &caller, &partner).await?;
+    let partner = visible_partner(&state, &caller, &slug, None).await?;
     let staff = state.store.partner_staff(&partner.slug).await?;
     Ok(Json(UserList {
         users: staff.iter().map(UserView::from).collect(),
@@ -398,6 +377,7 @@ async fn change_staff(
         (status = 200, description = "Added; the partner's staff", body = UserList),
         (status = 400, description = "Bad or unknown userId", body = crate::routes::openapi::ErrorBody),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Already staff", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -407,7 +387,7 @@ pub async fn add_staff(
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<UserList>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
+    let partner = visible_partner(&state, &caller, &slug, Some("partner.staff_added")).await?;
     let body = body_object(body)?;
     field::reject_unknown(&body, &["userId"]).map_err(invalid_field)?;
     let user_id = field::string(
@@ -424,6 +404,7 @@ pub async fn add_staff(
     responses(
         (status = 200, description = "Removed; the partner's staff", body = UserList),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such partner (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Not staff", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -432,6 +413,6 @@ pub async fn remove_staff(
     caller: Caller,
     ApiPath((slug, user_id)): ApiPath<(String, String)>,
 ) -> Result<Json<UserList>, ApiError> {
-    let partner = load_partner(&state, &slug).await?;
+    let partner = visible_partner(&state, &caller, &slug, Some("partner.staff_removed")).await?;
     change_staff(&state, &caller, &partner, &user_id, false).await
 }

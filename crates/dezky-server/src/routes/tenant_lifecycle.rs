@@ -3,10 +3,10 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::control_plane::{conflict, deny, diff_metadata, event, tenant_access};
+use crate::control_plane::{conflict, deny, diff_metadata, event, visible_tenant};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::routes::tenants::{TenantView, load_tenant, tenant_subject};
+use crate::routes::tenants::{TenantView, tenant_subject};
 use axum::Json;
 use axum::extract::State;
 use dezky_store::control::TenantChange;
@@ -27,12 +27,16 @@ async fn change_status(
     slug: String,
     step: Step,
 ) -> Result<Json<TenantView>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
-    let access = tenant_access(&state, &caller, &tenant).await?;
-    let (action, allowed, next) = match step {
-        Step::Suspend => ("tenant.suspended", access.can_change_status(), tenant.status.suspend()),
-        Step::Resume => ("tenant.resumed", access.can_change_status(), tenant.status.resume()),
-        Step::Delete => ("tenant.deleted", access.operator, tenant.status.soft_delete()),
+    let action = match step {
+        Step::Suspend => "tenant.suspended",
+        Step::Resume => "tenant.resumed",
+        Step::Delete => "tenant.deleted",
+    };
+    let (tenant, access) = visible_tenant(&state, &caller, &slug, Some(action)).await?;
+    let (allowed, next) = match step {
+        Step::Suspend => (access.can_change_status(), tenant.status.suspend()),
+        Step::Resume => (access.can_change_status(), tenant.status.resume()),
+        Step::Delete => (access.operator, tenant.status.soft_delete()),
     };
     if !allowed {
         let attempt = event(&state, &caller, action, &tenant_subject(&tenant), Map::new());
@@ -63,7 +67,7 @@ async fn change_status(
     responses(
         (status = 200, description = "Suspended", body = TenantView),
         (status = 403, description = "Neither an operator nor the tenant's partner (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Already suspended or deleted", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -80,7 +84,7 @@ pub async fn suspend_tenant(
     responses(
         (status = 200, description = "Active again", body = TenantView),
         (status = 403, description = "Neither an operator nor the tenant's partner (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Not suspended", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -97,7 +101,7 @@ pub async fn resume_tenant(
     responses(
         (status = 200, description = "Soft-deleted: the slug stays taken until purged", body = TenantView),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Already deleted", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -119,7 +123,7 @@ pub struct Purged {
     responses(
         (status = 200, description = "Removed with its domains, memberships and the invitations into it; the audit trail stays", body = Purged),
         (status = 403, description = "Not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Not soft-deleted first", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -128,8 +132,8 @@ pub async fn purge_tenant(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<Purged>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
-    if !caller.is_operator() {
+    let (tenant, access) = visible_tenant(&state, &caller, &slug, Some("tenant.purged")).await?;
+    if !access.operator {
         let attempt = event(&state, &caller, "tenant.purged", &tenant_subject(&tenant), Map::new());
         return Err(deny(&state, attempt, "purging requires an operator").await);
     }

@@ -6,7 +6,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::control_plane::{
-    Subject, body_object, conflict, deny, diff_metadata, event, invalid_field, parse_slug, tenant_access, user_access,
+    Subject, body_object, conflict, deny, diff_metadata, event, invalid_field, parse_slug, user_access, visible_tenant,
 };
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -378,8 +378,8 @@ pub async fn list_tenants(
     params(("slug" = String, Path, description = "Tenant slug")),
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 403, description = "No access to this tenant", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 403, description = "No access to this tenant (also when it does not exist, unless you are an operator)", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators only)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn get_tenant(
@@ -387,10 +387,7 @@ pub async fn get_tenant(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<TenantView>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
-    if !tenant_access(&state, &caller, &tenant).await?.can_read() {
-        return Err(ApiError::forbidden(format!("no access to tenant '{slug}'")));
-    }
+    let (tenant, _) = visible_tenant(&state, &caller, &slug, None).await?;
     Ok(Json(TenantView::from(&tenant)))
 }
 
@@ -399,8 +396,8 @@ pub async fn get_tenant(
     responses(
         (status = 200, description = "Updated (or unchanged: nothing sent differed, nothing recorded)", body = TenantView),
         (status = 400, description = "Unknown, immutable, mistyped or invalid field", body = crate::routes::openapi::ErrorBody),
-        (status = 403, description = "Not allowed to change this tenant or one of the fields (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 403, description = "Not allowed to change this tenant or one of the fields, or no such tenant and not an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators only)", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Deleted tenant, domain taken or reserved, inactive partner, concurrent change", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -410,8 +407,7 @@ pub async fn update_tenant(
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<TenantView>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
-    let access = tenant_access(&state, &caller, &tenant).await?;
+    let (tenant, access) = visible_tenant(&state, &caller, &slug, Some("tenant.updated")).await?;
     let attempt = || event(&state, &caller, "tenant.updated", &tenant_subject(&tenant), Map::new());
     let Some(authority) = access.patch_authority() else {
         return Err(deny(&state, attempt(), format!("you may not change tenant '{slug}'")).await);

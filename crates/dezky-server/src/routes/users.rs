@@ -5,10 +5,11 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::control_plane::{Subject, body_object, caller_user_id, conflict, deny, diff_metadata, event, tenant_access};
+use crate::control_plane::{
+    Subject, TenantAccess, body_object, caller_user_id, conflict, deny, diff_metadata, event, visible_tenant,
+};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::tenants::load_tenant;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -142,7 +143,7 @@ fn role_diff(change: &RoleChange) -> Map<String, Value> {
     responses(
         (status = 200, description = "Members with their role in this tenant", body = MemberList),
         (status = 403, description = "No access to this tenant", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn list_members(
@@ -150,10 +151,7 @@ pub async fn list_members(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<MemberList>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
-    if !tenant_access(&state, &caller, &tenant).await?.can_read() {
-        return Err(ApiError::forbidden(format!("no access to tenant '{slug}'")));
-    }
+    let (tenant, _) = visible_tenant(&state, &caller, &slug, None).await?;
     let members = state.store.tenant_members(&tenant.slug).await?;
     Ok(Json(MemberList {
         users: members.iter().map(MemberView::from).collect(),
@@ -164,13 +162,12 @@ pub async fn list_members(
 async fn apply_member_change(
     state: &AppState,
     caller: &Caller,
-    tenant: &Tenant,
+    (tenant, access): &(Tenant, TenantAccess),
     action: &'static str,
     user_id: &str,
     to: Option<TenantRole>,
     adding: bool,
 ) -> Result<(), ApiError> {
-    let access = tenant_access(state, caller, tenant).await?;
     let attempt = || event(state, caller, action, &member_subject(tenant, user_id), Map::new());
     let Some(authority) = access.member_authority() else {
         return Err(deny(
@@ -256,7 +253,7 @@ pub async fn add_member(
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<MemberList>), ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
+    let visible = visible_tenant(&state, &caller, &slug, Some("user.member_added")).await?;
     let body = body_object(body)?;
     field::reject_unknown(&body, &["userId", "role"]).map_err(invalid)?;
     let user_id = read_user_id(&body)?;
@@ -264,14 +261,14 @@ pub async fn add_member(
     apply_member_change(
         &state,
         &caller,
-        &tenant,
+        &visible,
         "user.member_added",
         &user_id,
         Some(role),
         true,
     )
     .await?;
-    Ok((StatusCode::CREATED, member_list(&state, &tenant.slug).await?))
+    Ok((StatusCode::CREATED, member_list(&state, &visible.0.slug).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{user_id}", tag = "users", request_body = MemberInput,
@@ -280,7 +277,7 @@ pub async fn add_member(
         (status = 200, description = "Role changed; the tenant's members", body = MemberList),
         (status = 400, description = "Bad role", body = crate::routes::openapi::ErrorBody),
         (status = 403, description = "Not allowed (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant or member", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403) or member", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Would demote the owner or the last admin", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -290,21 +287,21 @@ pub async fn change_member_role(
     ApiPath((slug, user_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<MemberList>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
+    let visible = visible_tenant(&state, &caller, &slug, Some("user.role_changed")).await?;
     let body = body_object(body)?;
     field::reject_unknown(&body, &["role"]).map_err(invalid)?;
     let role = parse_role(field::required(&body, "role").map_err(invalid)?).map_err(invalid)?;
     apply_member_change(
         &state,
         &caller,
-        &tenant,
+        &visible,
         "user.role_changed",
         &user_id,
         Some(role),
         false,
     )
     .await?;
-    member_list(&state, &tenant.slug).await
+    member_list(&state, &visible.0.slug).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/tenants/{slug}/users/{user_id}", tag = "users",
@@ -312,7 +309,7 @@ pub async fn change_member_role(
     responses(
         (status = 200, description = "Removed; the tenant's members", body = MemberList),
         (status = 403, description = "Not allowed (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant or member", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403) or member", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "Would remove the owner or the last admin", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -321,9 +318,9 @@ pub async fn remove_member(
     caller: Caller,
     ApiPath((slug, user_id)): ApiPath<(String, String)>,
 ) -> Result<Json<MemberList>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
-    apply_member_change(&state, &caller, &tenant, "user.member_removed", &user_id, None, false).await?;
-    member_list(&state, &tenant.slug).await
+    let visible = visible_tenant(&state, &caller, &slug, Some("user.member_removed")).await?;
+    apply_member_change(&state, &caller, &visible, "user.member_removed", &user_id, None, false).await?;
+    member_list(&state, &visible.0.slug).await
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/transfer-ownership", tag = "users", request_body = MemberInput,
@@ -331,7 +328,7 @@ pub async fn remove_member(
     responses(
         (status = 200, description = "The target owns the tenant; the previous owner is an admin", body = MemberList),
         (status = 403, description = "Not the owner or an operator (recorded as denied)", body = crate::routes::openapi::ErrorBody),
-        (status = 404, description = "No such tenant or member", body = crate::routes::openapi::ErrorBody),
+        (status = 404, description = "No such tenant (operators; others get 403) or member", body = crate::routes::openapi::ErrorBody),
         (status = 409, description = "The target already owns it", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -341,12 +338,11 @@ pub async fn transfer_ownership(
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<MemberList>, ApiError> {
-    let tenant = load_tenant(&state, &slug).await?;
+    let action = "user.ownership_transferred";
+    let (tenant, access) = visible_tenant(&state, &caller, &slug, Some(action)).await?;
     let body = body_object(body)?;
     field::reject_unknown(&body, &["userId"]).map_err(invalid)?;
     let user_id = read_user_id(&body)?;
-    let access = tenant_access(&state, &caller, &tenant).await?;
-    let action = "user.ownership_transferred";
     if !matches!(
         access.member_authority(),
         Some(roles::MemberAuthority::Operator | roles::MemberAuthority::Owner)

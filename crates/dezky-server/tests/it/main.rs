@@ -19,3 +19,4 @@ mod query;
 mod stalwart;
 mod tamper;
 mod tenants;
+mod visibility;
