@@ -164,6 +164,31 @@ pub async fn visible_partner(
     .await)
 }
 
+/// Who may read one tenant's slice of the audit log (`/tenants/{slug}/audit…`): operators, a
+/// tenant token of that tenant, and the tenant's owner and admins by their membership. Plain
+/// members and partner staff may not: the slice holds every member's sign-ins, addresses and
+/// file activity. The tenant need not exist any more (its trail outlives a purge), and the
+/// answer to everyone else is the same 403 whether it exists or not.
+pub async fn require_tenant_audit(state: &AppState, caller: &Caller, slug: &Slug) -> Result<(), ApiError> {
+    let allowed = caller.is_operator()
+        || match &caller.principal {
+            Principal::ApiToken(token) => token.scope == TokenScope::Tenant(slug.clone()),
+            Principal::User { user, .. } => state
+                .store
+                .user_access(&user.id)
+                .await?
+                .role_in(slug)
+                .is_some_and(TenantRole::administers),
+        };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "no access to the audit log of tenant '{slug}'"
+        )))
+    }
+}
+
 /// The signed-in user's id, if the caller is a person.
 pub fn caller_user_id(caller: &Caller) -> Option<&str> {
     match &caller.principal {

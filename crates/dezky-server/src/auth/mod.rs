@@ -16,7 +16,7 @@ use crate::ids;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use dezky_core::{Action, ActorType, ApiTokenSecret, NewAuditEvent, Slug, Source, TokenScope};
+use dezky_core::{Action, ActorType, ApiTokenSecret, NewAuditEvent, Source, TokenScope};
 use dezky_store::{ApiToken, InviteContext, User, UserSighting};
 use std::net::{IpAddr, SocketAddr};
 
@@ -52,21 +52,6 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::forbidden("this endpoint requires an operator"))
-        }
-    }
-
-    /// Operators read every tenant; a tenant token reads its own; a signed-in user reads the
-    /// tenants named by their Authentik groups (the original's tenant convention).
-    pub fn require_tenant(&self, slug: &Slug) -> Result<(), ApiError> {
-        let allowed = self.is_operator()
-            || match &self.principal {
-                Principal::ApiToken(token) => token.scope == TokenScope::Tenant(slug.clone()),
-                Principal::User { user, .. } => user.groups.iter().any(|group| group == slug.as_str()),
-            };
-        if allowed {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!("no access to tenant '{slug}'")))
         }
     }
 

@@ -67,13 +67,13 @@ pub async fn list_events(
     page(&state, AuditQuery::parse(&raw, QueryPurpose::Page)?).await
 }
 
-/// One tenant's events, newest first (operators and members of the tenant).
+/// One tenant's events, newest first (operators, the tenant's token, its owner and admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/audit", tag = "audit",
     params(("slug" = String, Path, description = "Tenant slug"), crate::routes::openapi::AuditQueryParams),
     responses(
         (status = 200, description = "A page of the tenant's events", body = crate::routes::openapi::EventPageDoc),
         (status = 400, description = "Invalid filter", body = crate::routes::openapi::ErrorBody),
-        (status = 403, description = "No access to this tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 403, description = "Neither an operator, the tenant's token, nor its owner or an admin (whether or not the tenant exists)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn list_tenant_events(
@@ -83,7 +83,7 @@ pub async fn list_tenant_events(
     ApiQuery(raw): ApiQuery<RawAuditQuery>,
 ) -> Result<Json<EventPageResponse>, ApiError> {
     let slug = parse_slug(&slug)?;
-    caller.require_tenant(&slug)?;
+    crate::control_plane::require_tenant_audit(&state, &caller, &slug).await?;
     let query = tenant_query(&slug, AuditQuery::parse(&raw, QueryPurpose::Page)?)?;
     page(&state, query).await
 }

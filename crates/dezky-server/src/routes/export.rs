@@ -182,12 +182,13 @@ pub async fn export_events(
     export(state, query, format, order).await
 }
 
-/// Every matching event of one tenant as CSV or JSON Lines (operators and tenant members).
+/// Every matching event of one tenant as CSV or JSON Lines (operators, the tenant's token, its
+/// owner and admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/audit/export", tag = "audit",
     params(("slug" = String, Path, description = "Tenant slug"), crate::routes::openapi::AuditQueryParams),
     responses(
         (status = 200, description = "The tenant's matching events, streamed", content_type = "text/csv"),
-        (status = 403, description = "No access to this tenant", body = crate::routes::openapi::ErrorBody),
+        (status = 403, description = "Neither an operator, the tenant's token, nor its owner or an admin (whether or not the tenant exists)", body = crate::routes::openapi::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn export_tenant_events(
@@ -197,7 +198,7 @@ pub async fn export_tenant_events(
     ApiQuery(raw): ApiQuery<RawAuditQuery>,
 ) -> Result<Response, ApiError> {
     let slug = parse_slug(&slug)?;
-    caller.require_tenant(&slug)?;
+    crate::control_plane::require_tenant_audit(&state, &caller, &slug).await?;
     let (query, format, order) = parse_export(&raw)?;
     if order == ExportOrder::Ascending {
         return Err(ApiError::bad_request(

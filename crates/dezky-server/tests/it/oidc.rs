@@ -41,13 +41,40 @@ async fn grant_platform_admin(app: &TestApp, email: &str, grant: bool) {
         .unwrap();
 }
 
-async fn a_valid_token_creates_the_user_once_and_grants_group_tenants(db: TestDatabase) {
+/// Makes the user with `email` an admin of tenant `acme` (created if missing): the memberships
+/// table, not the token's groups, decides who reads a tenant's audit log.
+async fn make_acme_admin(app: &TestApp, email: &str) {
+    let op = &app.operator_token;
+    let (status, _) = app
+        .post("/api/v1/tenants", op, &json!({"slug": "acme", "name": "Acme"}))
+        .await;
+    assert!(matches!(status, StatusCode::CREATED | StatusCode::CONFLICT), "{status}");
+    let user = app
+        .store
+        .find_users_by_email(email)
+        .await
+        .unwrap()
+        .pop()
+        .expect("signed in once");
+    let (status, body) = app
+        .post(
+            "/api/v1/tenants/acme/users",
+            op,
+            &json!({"userId": user.id, "role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn a_valid_token_creates_the_user_once_and_groups_grant_nothing(db: TestDatabase) {
     let (app, idp, key) = app_with_idp(db).await;
     let token = key.sign(&idp.claims("alice", "dezky-portal", &["acme", "dezky-users"]));
     assert_eq!(
         status_of(&app, "/api/v1/tenants/acme/audit", &token).await,
-        StatusCode::OK
+        StatusCode::FORBIDDEN,
+        "a group named after the tenant is not a membership"
     );
+    make_acme_admin(&app, "alice@example.com").await;
     assert_eq!(
         status_of(&app, "/api/v1/tenants/acme/audit", &token).await,
         StatusCode::OK
@@ -102,6 +129,8 @@ async fn invalid_tokens_are_401(db: TestDatabase) {
     let (app, idp, key) = app_with_idp(db).await;
     let path = "/api/v1/tenants/acme/audit";
     let valid = idp.claims("bob", "dezky-portal", &["acme"]);
+    status_of(&app, path, &key.sign(&valid)).await;
+    make_acme_admin(&app, "bob@example.com").await;
     assert_eq!(status_of(&app, path, &key.sign(&valid)).await, StatusCode::OK);
 
     let mut expired = valid.clone();
@@ -152,6 +181,8 @@ async fn unknown_key_ids_trigger_a_refresh_so_rotation_works(db: TestDatabase) {
     let (app, idp, old_key) = app_with_idp(db).await;
     let path = "/api/v1/tenants/acme/audit";
     let claims = idp.claims("carol", "dezky-portal", &["acme"]);
+    status_of(&app, path, &old_key.sign(&claims)).await;
+    make_acme_admin(&app, "carol@example.com").await;
     assert_eq!(status_of(&app, path, &old_key.sign(&claims)).await, StatusCode::OK);
     let new_key = SigningKey::es256("key-2");
     assert_eq!(
@@ -192,7 +223,7 @@ async fn an_issuer_with_an_empty_jwks_accepts_nothing(db: TestDatabase) {
 }
 
 on_both_backends!(
-    a_valid_token_creates_the_user_once_and_grants_group_tenants,
+    a_valid_token_creates_the_user_once_and_groups_grant_nothing,
     operators_need_the_operator_audience_and_platform_admin,
     invalid_tokens_are_401,
     unknown_key_ids_trigger_a_refresh_so_rotation_works,

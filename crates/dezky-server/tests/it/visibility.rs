@@ -1,8 +1,9 @@
-//! Who can tell that a tenant or partner exists.
+//! Who can tell that a tenant or partner exists, and who reads a tenant's audit log.
 //!
 //! Anyone who may not read a tenant (or partner) gets the same 403 for one that exists and one
 //! that does not, on every route, and a refused mutation is recorded as denied in both cases;
-//! only operators get 404.
+//! only operators get 404. A tenant's audit log is read by operators, its token, and its owner
+//! and admins by membership (never by an OIDC groups claim).
 
 use crate::support::app::{TestApp, error_code};
 use crate::support::people::People;
@@ -225,7 +226,77 @@ async fn those_who_may_read_a_tenant_still_get_their_answers(db: TestDatabase) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+async fn a_tenants_audit_log_is_read_by_its_administrators(db: TestDatabase) {
+    let people = People::start(db).await;
+    let app = &people.app;
+    app.post(
+        "/api/v1/partners",
+        &app.operator_token,
+        &json!({"slug": "resell", "name": "Resell"}),
+    )
+    .await;
+    create_tenant(app, json!({"slug": "acme", "name": "Acme", "partner": "resell"})).await;
+    people.member("acme", "alice", "owner").await;
+    people.member("acme", "bob", "admin").await;
+    people.member("acme", "carl", "member").await;
+    people.staff("resell", "pete").await;
+    people.user_id("dora").await;
+    let acme_token = app.tenant_token("acme").await;
+    let grouped = people.token_with("gina", "dezky-portal", |claims| claims["groups"] = json!(["acme"]));
+
+    for path in [
+        "/api/v1/tenants/acme/audit",
+        "/api/v1/tenants/acme/audit/export?format=jsonl",
+    ] {
+        for (who, token, expected) in [
+            ("operator", app.operator_token.clone(), StatusCode::OK),
+            ("tenant token", acme_token.clone(), StatusCode::OK),
+            ("owner", people.token("alice"), StatusCode::OK),
+            ("admin", people.token("bob"), StatusCode::OK),
+            ("member", people.token("carl"), StatusCode::FORBIDDEN),
+            ("partner staff", people.token("pete"), StatusCode::FORBIDDEN),
+            ("outsider", people.token("dora"), StatusCode::FORBIDDEN),
+            (
+                "a group named acme, no membership",
+                grouped.clone(),
+                StatusCode::FORBIDDEN,
+            ),
+        ] {
+            let response = app.http.get(app.url(path)).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(response.status(), expected, "{who}: {path}");
+        }
+    }
+    let (_, page) = app.get("/api/v1/tenants/acme/audit", &people.token("bob")).await;
+    let events = page["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    assert!(
+        events.iter().all(|event| event["tenantSlug"] == "acme"),
+        "only acme's slice"
+    );
+    // Losing the membership loses the log at once.
+    let bob_id = app
+        .store
+        .find_users_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .id;
+    let (status, _) = send(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/tenants/acme/users/{bob_id}"),
+        &app.operator_token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, error) = app.get("/api/v1/tenants/acme/audit", &people.token("bob")).await;
+    assert_eq!((status, error_code(&error)), (StatusCode::FORBIDDEN, "forbidden"));
+}
+
 on_both_backends!(
     nobody_but_operators_can_tell_a_missing_tenant_from_a_foreign_one,
     those_who_may_read_a_tenant_still_get_their_answers,
+    a_tenants_audit_log_is_read_by_its_administrators,
 );
