@@ -54,6 +54,12 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect();
     variables.insert("DATABASE_URL".into(), database.url.clone());
+    // A debug build on a busy machine can take longer than the production default (30 s) for
+    // the large runs some tests make (archiving 100k events); a timeout there would be a
+    // flaky failure, not a finding. Tests may still set their own.
+    variables
+        .entry("DEZKY_REQUEST_TIMEOUT_SECONDS".into())
+        .or_insert_with(|| "600".into());
     let config = Config::from_lookup(|name| variables.get(name).cloned(), FlagOverrides::default()).expect("config");
     let store = open_store(&config).await.expect("store");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
