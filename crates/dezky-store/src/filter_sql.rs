@@ -87,6 +87,13 @@ pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
         let bound = i64::try_from(cursor.0).unwrap_or(i64::MAX);
         filter.push(dialect, "seq < ?", vec![Param::Int(bound)]);
     }
+    if let Some(min_seq) = query.min_seq {
+        filter.push(
+            dialect,
+            "seq >= ?",
+            vec![Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX))],
+        );
+    }
     if let Some(since) = query.since {
         filter.push(dialect, "at_ms >= ?", vec![Param::Int(since.as_millis())]);
     }
@@ -181,6 +188,20 @@ mod tests {
                 Param::Text("acme".into())
             ]
         );
+    }
+
+    #[test]
+    fn min_seq_is_a_lower_bound() {
+        let query = AuditQuery {
+            min_seq: Some(7),
+            ..parse(RawAuditQuery {
+                before: Some("10".into()),
+                ..Default::default()
+            })
+        };
+        let filter = build(&query, Dialect::Postgres);
+        assert_eq!(filter.where_clause(), " WHERE seq < $1 AND seq >= $2");
+        assert_eq!(filter.params, vec![Param::Int(10), Param::Int(7)]);
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod config;
 pub mod encode;
 pub mod read;
 pub mod run;
+pub mod tiered;
 pub mod verify;
 pub mod worker;

@@ -65,6 +65,8 @@ pub struct AuditEventDoc {
     personal_salt: Option<String>,
     /// The personal fields were erased (they read back as null).
     erased: bool,
+    /// Present (and true) only with `includeArchived=true`, on events read from an archive batch.
+    archived: Option<bool>,
 }
 
 #[allow(dead_code)]
@@ -105,6 +107,10 @@ pub struct AuditQueryParams {
     format: Option<String>,
     /// Export only: desc (default) or asc (the whole log oldest first, no filters: for `dezky verify --jsonl`).
     order: Option<String>,
+    /// Operators only. `true`: continue into archived batches (events flagged `"archived": true`;
+    /// CSV exports gain an `archived` column). Off by default: a batch is fetched from cold
+    /// storage and decompressed whole for the request (seconds per 50,000-event batch).
+    include_archived: Option<bool>,
 }
 
 struct BearerAuth;
@@ -200,6 +206,8 @@ mod tests {
         documented.sort();
         let event = dezky_core::csv::HEADER;
         let mut serialised: Vec<String> = event.iter().map(|name| name.to_string()).collect();
+        // The flag a tiered read adds to archived events.
+        serialised.push("archived".to_owned());
         serialised.sort();
         assert_eq!(documented, serialised.iter().collect::<Vec<_>>());
     }

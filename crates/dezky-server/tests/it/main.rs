@@ -4,6 +4,7 @@ mod support;
 
 mod access;
 mod archive;
+mod archive_read;
 mod authentik_poll;
 mod client_ip;
 mod errors;
