@@ -17,6 +17,8 @@ mod filter_sql;
 mod frontier_cache;
 mod postgres;
 mod records;
+pub mod restore;
+mod restore_sql;
 mod sequencer;
 mod sql;
 mod sqlite;
@@ -29,6 +31,7 @@ pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
     ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
 };
+pub use restore::{DropRestoredOutcome, RestoreOutcome, RestoreStore, RestoredBatch};
 pub use workers::{CursorWrite, WorkerStore};
 
 use async_trait::async_trait;
@@ -52,7 +55,9 @@ pub struct EventPage {
 }
 
 #[async_trait]
-pub trait Store: WorkerStore + control::ControlStore + archive::ArchiveStore + Send + Sync {
+pub trait Store:
+    WorkerStore + control::ControlStore + archive::ArchiveStore + restore::RestoreStore + Send + Sync
+{
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations that have not run yet. Safe to call from two instances

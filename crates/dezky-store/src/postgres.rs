@@ -115,3 +115,10 @@ implement_store!(
 implement_worker_store!(PostgresStore);
 crate::control_sql::implement_control_store!(PostgresStore, " FOR UPDATE");
 crate::archive_sql::implement_archive_store!(PostgresStore, " FOR UPDATE", "SET LOCAL dezky.archive = 'on'", "");
+crate::restore_sql::implement_restore_store!(
+    PostgresStore,
+    crate::filter_sql::Dialect::Postgres,
+    " FOR UPDATE",
+    "SET LOCAL dezky.restore = 'on'",
+    ""
+);

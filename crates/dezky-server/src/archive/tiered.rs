@@ -4,15 +4,17 @@
 //! The archive is a prefix of the log (batches `0..=highestArchivedSeq`), so a newest-first read
 //! takes hot rows above the archive first (a batch recorded but not yet deleted from hot storage
 //! is read from the archive, never twice) and continues into the batches from the newest one.
-//! A batch is read whole: from cold storage (checked against its recorded SHA-256, decompressed,
-//! filtered in memory with the same filters as SQL), which costs seconds for a full batch, so it
-//! is opt-in.
+//! A restored batch (`POST /api/v1/audit/archives/{id}/restore`) is read with SQL from its
+//! restored copy. Any other batch is read whole from cold storage (checked against its recorded
+//! SHA-256, decompressed, filtered in memory with the same filters as SQL), which costs seconds
+//! for a full batch, so reading archived events is opt-in.
 
 use crate::archive::cold::ColdStorage;
 use crate::archive::read::{ArchiveReadError, read_batch_events};
 use dezky_core::{AuditEvent, AuditQuery, Cursor};
 use dezky_store::{ArchiveBatch, Store, StoreError};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// An event of a tiered read: `"archived": true` when it came from an archive batch (the field
@@ -60,13 +62,55 @@ pub struct TieredPage {
     pub has_more: bool,
 }
 
+/// The recorded batches and which of them have a restored copy.
+struct Archive {
+    batches: Vec<ArchiveBatch>,
+    restored: HashSet<String>,
+}
+
 impl Tiers {
-    /// Every event of one batch that matches `query` (filters, cursor and `min_seq`), in seq
-    /// order.
-    pub async fn batch_events(&self, batch: &ArchiveBatch, query: &AuditQuery) -> Result<Vec<AuditEvent>, TieredError> {
+    async fn archive(&self) -> Result<Archive, TieredError> {
+        let batches = self.store.list_archive_batches().await?;
+        let restored = match batches.is_empty() {
+            true => HashSet::new(),
+            false => self
+                .store
+                .list_restored_batches()
+                .await?
+                .into_iter()
+                .map(|restored| restored.batch_id)
+                .collect(),
+        };
+        Ok(Archive { batches, restored })
+    }
+
+    /// The events of one batch that match `query` (filters, cursor), newest first, at most
+    /// `limit`: from the restored copy when there is one, else from cold storage.
+    async fn batch_events(
+        &self,
+        batch: &ArchiveBatch,
+        restored: bool,
+        query: &AuditQuery,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, TieredError> {
+        let within = AuditQuery {
+            min_seq: Some(batch.start_seq),
+            before: Some(Cursor(
+                query
+                    .before
+                    .map_or(batch.end_seq + 1, |cursor| cursor.0.min(batch.end_seq + 1)),
+            )),
+            ..query.clone()
+        };
+        if restored {
+            let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+            return Ok(self.store.query_restored_events(&within, limit).await?);
+        }
         let cold = self.cold.as_ref().ok_or(TieredError::NoColdStorage)?;
         let mut events = read_batch_events(cold, batch).await?;
-        events.retain(|event| query.matches(event));
+        events.retain(|event| within.matches(event));
+        events.reverse();
+        events.truncate(limit);
         Ok(events)
     }
 
@@ -74,7 +118,7 @@ impl Tiers {
     /// whether more match.
     pub async fn page(&self, query: &AuditQuery) -> Result<TieredPage, TieredError> {
         let limit = query.limit.get() as usize;
-        let batches = self.store.list_archive_batches().await?;
+        let Archive { batches, restored } = self.archive().await?;
         let highest = batches.last().map(|batch| batch.end_seq);
         let hot_query = AuditQuery {
             min_seq: highest.map(|seq| seq + 1),
@@ -87,15 +131,12 @@ impl Tiers {
         }
         let before = query.before.map_or(u64::MAX, |cursor| cursor.0);
         for batch in batches.iter().rev().filter(|batch| batch.start_seq < before) {
-            let mut found = self.batch_events(batch, query).await?;
-            found.reverse();
             // One event beyond the page says whether there are more.
-            events.extend(
-                found
-                    .into_iter()
-                    .take(limit + 1 - events.len())
-                    .map(TieredEvent::archived),
-            );
+            let wanted = limit + 1 - events.len();
+            let found = self
+                .batch_events(batch, restored.contains(&batch.id), query, wanted)
+                .await?;
+            events.extend(found.into_iter().map(TieredEvent::archived));
             if events.len() > limit {
                 events.truncate(limit);
                 return Ok(TieredPage { events, has_more: true });
@@ -122,11 +163,11 @@ pub enum TieredExport {
     Descending {
         query: AuditQuery,
         hot_done: bool,
-        batches: Vec<ArchiveBatch>,
+        batches: Vec<(ArchiveBatch, bool)>,
     },
     /// The whole log oldest first: the batches, then the hot rows above them.
     Ascending {
-        batches: std::collections::VecDeque<ArchiveBatch>,
+        batches: std::collections::VecDeque<(ArchiveBatch, bool)>,
         after: Option<u64>,
         /// The log's size when the export began.
         end: u64,
@@ -143,14 +184,26 @@ impl TieredExport {
         include_archived: bool,
         end: u64,
     ) -> Result<TieredExport, TieredError> {
-        let batches = match include_archived {
-            true => tiers.store.list_archive_batches().await?,
-            false => vec![],
+        let archive = match include_archived {
+            true => tiers.archive().await?,
+            false => Archive {
+                batches: vec![],
+                restored: HashSet::new(),
+            },
         };
-        if !batches.is_empty() && tiers.cold.is_none() {
+        let highest = archive.batches.last().map(|batch| batch.end_seq);
+        let batches: Vec<(ArchiveBatch, bool)> = archive
+            .batches
+            .into_iter()
+            .map(|batch| {
+                let restored = archive.restored.contains(&batch.id);
+                (batch, restored)
+            })
+            .collect();
+        // Refused before the response starts, not half-way through it.
+        if tiers.cold.is_none() && batches.iter().any(|(_, restored)| !restored) {
             return Err(TieredError::NoColdStorage);
         }
-        let highest = batches.last().map(|batch| batch.end_seq);
         Ok(if order == ExportOrder::Ascending {
             TieredExport::Ascending {
                 batches: batches.into(),
@@ -165,7 +218,10 @@ impl TieredExport {
                     ..query
                 },
                 hot_done: false,
-                batches: batches.into_iter().filter(|batch| batch.start_seq < before).collect(),
+                batches: batches
+                    .into_iter()
+                    .filter(|(batch, _)| batch.start_seq < before)
+                    .collect(),
             }
         })
     }
@@ -186,19 +242,18 @@ impl TieredExport {
                     }
                     return Ok(Some(page.events.into_iter().map(TieredEvent::hot).collect()));
                 }
-                let Some(batch) = batches.pop() else { return Ok(None) };
-                // The hot query's lower bound is not a filter of the archive.
-                let filter = AuditQuery {
-                    min_seq: None,
-                    ..query.clone()
+                let Some((batch, restored)) = batches.pop() else {
+                    return Ok(None);
                 };
-                let mut events = tiers.batch_events(&batch, &filter).await?;
-                events.reverse();
+                let events = tiers.batch_events(&batch, restored, query, usize::MAX).await?;
                 Ok(Some(events.into_iter().map(TieredEvent::archived).collect()))
             }
             TieredExport::Ascending { batches, after, end } => {
-                if let Some(batch) = batches.pop_front() {
-                    let events = tiers.batch_events(&batch, &AuditQuery::default()).await?;
+                if let Some((batch, restored)) = batches.pop_front() {
+                    let mut events = tiers
+                        .batch_events(&batch, restored, &AuditQuery::default(), usize::MAX)
+                        .await?;
+                    events.reverse();
                     return Ok(Some(events.into_iter().map(TieredEvent::archived).collect()));
                 }
                 if after.is_some_and(|after| after + 1 >= *end) || *end == 0 {

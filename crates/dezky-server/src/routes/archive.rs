@@ -37,6 +37,8 @@ pub struct ArchiveBatchView {
     pub manifest_sha256: String,
     pub data_key: String,
     pub manifest_key: String,
+    /// When the batch was restored into the database for fast querying; null when it is not.
+    pub restored_at: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -94,12 +96,20 @@ pub async fn run(State(state): State<AppState>, caller: Caller) -> Result<Json<A
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ArchiveListView>, ApiError> {
     caller.require_operator()?;
+    let restored: std::collections::HashMap<String, dezky_core::Timestamp> = state
+        .store
+        .list_restored_batches()
+        .await?
+        .into_iter()
+        .map(|restored| (restored.batch_id, restored.restored_at))
+        .collect();
     let batches = state
         .store
         .list_archive_batches()
         .await?
         .into_iter()
         .map(|batch| ArchiveBatchView {
+            restored_at: restored.get(&batch.id).map(|at| at.to_rfc3339()),
             id: batch.id,
             archived_at: batch.archived_at.to_rfc3339(),
             start_seq: batch.start_seq,

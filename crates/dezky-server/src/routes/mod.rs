@@ -11,6 +11,7 @@ pub mod ingest_status;
 pub mod openapi;
 pub mod partners;
 pub mod proofs;
+pub mod restore;
 pub mod stalwart;
 pub mod tenant_lifecycle;
 pub mod tenants;

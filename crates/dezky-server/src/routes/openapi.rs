@@ -109,7 +109,8 @@ pub struct AuditQueryParams {
     order: Option<String>,
     /// Operators only. `true`: continue into archived batches (events flagged `"archived": true`;
     /// CSV exports gain an `archived` column). Off by default: a batch is fetched from cold
-    /// storage and decompressed whole for the request (seconds per 50,000-event batch).
+    /// storage and decompressed whole for the request (seconds per 50,000-event batch), unless
+    /// it was restored (`POST /api/v1/audit/archives/{id}/restore`).
     include_archived: Option<bool>,
 }
 
@@ -182,6 +183,8 @@ impl Modify for BearerAuth {
         crate::routes::partners::remove_staff,
         crate::routes::archive::run,
         crate::routes::archive::list,
+        crate::routes::restore::restore,
+        crate::routes::restore::drop_restored,
     ),
     components(schemas(ErrorBody, ErrorDetail, AuditEventDoc, EventPageDoc)),
     modifiers(&BearerAuth),

@@ -3,7 +3,9 @@
 //! tampering with each tier, and S3 failures that lose nothing.
 
 use crate::support::app::{TestApp, error_code, now, spawn};
-use crate::support::cold::{Cold, batches, break_kinds, checkpoint, fill, run, s3_endpoint, spawn_cold, verify};
+use crate::support::cold::{
+    Cold, batches, break_kinds, checkpoint, execute, fill, run, s3_endpoint, spawn_cold, verify,
+};
 use dezky_chain::merkle::{Hash, verify_inclusion};
 use dezky_core::{Action, ActorType, NewAuditEvent, Source};
 use dezky_server::archive::run::{Archiver, Step};
@@ -330,35 +332,6 @@ async fn hot_rows_can_only_leave_through_the_audited_archive_path(db: TestDataba
     assert_eq!(archived_events.len(), 2, "{page}");
     assert!(archived_events.iter().all(|event| event["actorId"] == "dezky"));
     assert_eq!(verify(&app).await["ok"], true);
-}
-
-/// Runs statements in one transaction straight against the database; a failing statement
-/// rolls the transaction back before the connection closes (so SQLite's write lock is free
-/// for the next statement).
-async fn execute(app: &TestApp, statements: &[&str]) -> Result<(), String> {
-    macro_rules! run_in {
-        ($pool:expr) => {{
-            let pool = $pool;
-            let mut transaction = pool.begin().await.unwrap();
-            let mut outcome = Ok(());
-            for statement in statements {
-                if let Err(error) = sqlx::query(statement).execute(&mut *transaction).await {
-                    outcome = Err(error.to_string());
-                    break;
-                }
-            }
-            match outcome {
-                Ok(()) => transaction.commit().await.unwrap(),
-                Err(_) => transaction.rollback().await.unwrap(),
-            }
-            pool.close().await;
-            outcome
-        }};
-    }
-    match app.backend {
-        TestBackend::Sqlite => run_in!(sqlx::SqlitePool::connect(&app.database_url).await.unwrap()),
-        TestBackend::Postgres => run_in!(sqlx::PgPool::connect(&app.database_url).await.unwrap()),
-    }
 }
 
 async fn s3_failures_fail_the_run_cleanly_and_lose_nothing(db: TestDatabase) {

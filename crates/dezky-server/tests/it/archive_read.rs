@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Events `first..end` (external ids `r-<i>`), tenant acme, one of 7 users each.
-async fn append(app: &TestApp, first: u64, end: u64) {
+pub async fn append(app: &TestApp, first: u64, end: u64) {
     let events = (first..end)
         .map(|i| {
             let mut event = NewAuditEvent::new(
@@ -35,14 +35,14 @@ async fn append(app: &TestApp, first: u64, end: u64) {
     app.store.append_events(events, now()).await.unwrap();
 }
 
-async fn page(app: &TestApp, query: &str) -> Value {
+pub async fn page(app: &TestApp, query: &str) -> Value {
     let (status, body) = app.get(&format!("/api/v1/audit?{query}"), &app.operator_token).await;
     assert_eq!(status, StatusCode::OK, "{query}: {body}");
     body
 }
 
 /// Every page of a query, following nextCursor: the events in order.
-async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
+pub async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
     let mut events = vec![];
     let mut cursor: Option<String> = None;
     loop {
@@ -56,11 +56,11 @@ async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
     }
 }
 
-fn seqs(events: &[Value]) -> Vec<u64> {
+pub fn seqs(events: &[Value]) -> Vec<u64> {
     events.iter().map(|event| event["seq"].as_u64().unwrap()).collect()
 }
 
-async fn export(app: &TestApp, query: &str) -> String {
+pub async fn export(app: &TestApp, query: &str) -> String {
     let response = app
         .http
         .get(app.url(&format!("/api/v1/audit/export?{query}")))
@@ -74,7 +74,7 @@ async fn export(app: &TestApp, query: &str) -> String {
 
 /// 350 archived events in four batches (the operator token's creation at seq 0, then events
 /// 1..350, seq = i), four `audit.archived` events, 50 hot events (seq = i + 4): 404.
-async fn two_tiers(db: TestDatabase, cold: &Cold) -> TestApp {
+pub async fn two_tiers(db: TestDatabase, cold: &Cold) -> TestApp {
     let app = spawn_cold(db, cold, &[("AUDIT_ARCHIVE_BATCH_EVENTS", "100")]).await;
     append(&app, 1, 350).await;
     assert_eq!(checkpoint(&app).await, 350);

@@ -5,6 +5,7 @@ mod support;
 mod access;
 mod archive;
 mod archive_read;
+mod archive_restore;
 mod authentik_poll;
 mod client_ip;
 mod errors;

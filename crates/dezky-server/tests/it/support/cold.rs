@@ -5,7 +5,7 @@ use crate::support::app::{TestApp, now, spawn_with};
 use dezky_core::{Action, ActorType, NewAuditEvent, Slug, Source};
 use dezky_server::archive::cold::ColdStorage;
 use dezky_server::archive::config::{ColdTarget, S3Target};
-use dezky_testkit::{TestDatabase, temp_folder};
+use dezky_testkit::{TestBackend, TestDatabase, temp_folder};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -163,4 +163,33 @@ pub fn break_kinds(report: &Value) -> Vec<(String, Option<u64>)> {
         .iter()
         .map(|b| (b["kind"].as_str().unwrap().to_owned(), b["seq"].as_u64()))
         .collect()
+}
+
+/// Runs statements in one transaction straight against the database; a failing statement
+/// rolls the transaction back before the connection closes (so SQLite's write lock is free
+/// for the next statement).
+pub async fn execute(app: &TestApp, statements: &[&str]) -> Result<(), String> {
+    macro_rules! run_in {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let mut transaction = pool.begin().await.unwrap();
+            let mut outcome = Ok(());
+            for statement in statements {
+                if let Err(error) = sqlx::query(statement).execute(&mut *transaction).await {
+                    outcome = Err(error.to_string());
+                    break;
+                }
+            }
+            match outcome {
+                Ok(()) => transaction.commit().await.unwrap(),
+                Err(_) => transaction.rollback().await.unwrap(),
+            }
+            pool.close().await;
+            outcome
+        }};
+    }
+    match app.backend {
+        TestBackend::Sqlite => run_in!(sqlx::SqlitePool::connect(&app.database_url).await.unwrap()),
+        TestBackend::Postgres => run_in!(sqlx::PgPool::connect(&app.database_url).await.unwrap()),
+    }
 }
