@@ -70,7 +70,12 @@ pub fn configured_archiver(state: &AppState) -> Result<Arc<Archiver>, ApiError> 
 pub async fn run(State(state): State<AppState>, caller: Caller) -> Result<Json<ArchiveRunView>, ApiError> {
     caller.require_operator()?;
     let archiver = configured_archiver(&state)?;
-    let view = match archiver.run().await {
+    // The run continues in its own task: a request timeout or a client that hangs up must not
+    // stop it between two steps (that would be safe, but it would report nothing).
+    let outcome = tokio::spawn(async move { archiver.run().await })
+        .await
+        .map_err(ApiError::internal)?;
+    let view = match outcome {
         Ok(summary) => ArchiveRunView {
             ok: true,
             batches: summary.batches,
