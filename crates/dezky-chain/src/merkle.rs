@@ -32,6 +32,8 @@ pub enum ProofError {
     IndexOutOfRange { index: u64, size: u64 },
     #[error("tree size {from} is larger than {to}")]
     SizesOutOfOrder { from: u64, to: u64 },
+    #[error("leaf range {start}..{end} is empty")]
+    EmptyRange { start: u64, end: u64 },
 }
 
 /// The hash of the empty tree: SHA-256 of nothing.
@@ -57,7 +59,7 @@ pub fn hash_children(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// The largest power of two strictly smaller than `n` (n ≥ 2).
-fn split_point(n: u64) -> u64 {
+pub(crate) fn split_point(n: u64) -> u64 {
     1 << (63 - (n - 1).leading_zeros())
 }
 

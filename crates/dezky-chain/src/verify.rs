@@ -91,6 +91,13 @@ pub struct CheckpointKeys<'a> {
     pub hmac: Option<(&'a str, &'a [u8])>,
 }
 
+/// Whether every erased event must be accounted for by an `audit.erased` event in the walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErasureAccounting {
+    Required,
+    InRangeOnly,
+}
+
 pub struct Verifier<'a> {
     keys: Option<CheckpointKeys<'a>>,
     checkpoints: std::vec::IntoIter<StoredCheckpoint>,
@@ -104,6 +111,9 @@ pub struct Verifier<'a> {
     erased: BTreeSet<u64>,
     accounted: Vec<(u64, u64)>,
     breaks: Vec<Break>,
+    /// A walk that starts inside the log (an offline bundle) takes its first event's prevHash
+    /// as given: what came before is not in its hands.
+    trust_first_prev_hash: bool,
 }
 
 fn hex_of(hash: &Hash) -> String {
@@ -139,8 +149,19 @@ impl<'a> Verifier<'a> {
             erased: BTreeSet::new(),
             accounted: vec![],
             breaks: vec![],
+            trust_first_prev_hash: false,
         };
         verifier.check_due_checkpoints();
+        verifier
+    }
+
+    /// A verifier for a run of the log starting at `first_seq`, without checkpoints (a range
+    /// proves them separately, see `range_proof`). The first event's prevHash is taken as
+    /// given unless `first_seq` is 0, where it must be the genesis value.
+    pub fn starting_at(first_seq: u64) -> Verifier<'a> {
+        let mut verifier = Verifier::new(vec![], None);
+        verifier.expected_seq = first_seq;
+        verifier.trust_first_prev_hash = first_seq > 0;
         verifier
     }
 
@@ -155,7 +176,9 @@ impl<'a> Verifier<'a> {
         self.expected_seq
     }
 
-    pub fn push(&mut self, evidence: EventEvidence<'_>) {
+    /// Checks one event; returns the leaf hash recomputed from its content (what a Merkle
+    /// proof about this event must start from).
+    pub fn push(&mut self, evidence: EventEvidence<'_>) -> Hash {
         let event = evidence.event;
         if event.seq != self.expected_seq {
             self.breaks.push(event_break(
@@ -187,6 +210,11 @@ impl<'a> Verifier<'a> {
         let leaf = leaf_hash(&LeafHeader::of_stored(event), &commitment);
         let stored_prev = event.prev_hash.as_deref().and_then(parse_hash);
         let stored_hash = event.hash.as_deref().and_then(parse_hash);
+        if std::mem::take(&mut self.trust_first_prev_hash)
+            && let Some(given) = stored_prev
+        {
+            self.prev_hash = given;
+        }
         if stored_prev != Some(self.prev_hash) {
             self.breaks.push(event_break(
                 BreakKind::EventPrevHashMismatch,
@@ -218,6 +246,7 @@ impl<'a> Verifier<'a> {
         // original rows no longer matches after any change.
         self.frontier.push(leaf);
         self.check_due_checkpoints();
+        leaf
     }
 
     fn check_due_checkpoints(&mut self) {
@@ -293,7 +322,14 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    pub fn finish(mut self) -> Report {
+    pub fn finish(self) -> Report {
+        self.finish_with_erasures(ErasureAccounting::Required).0
+    }
+
+    /// Ends the walk; with [`ErasureAccounting::InRangeOnly`], erased events whose
+    /// `audit.erased` record was not among the pushed events are returned instead of being
+    /// reported as breaks (a partial range cannot see records outside it).
+    pub fn finish_with_erasures(mut self, accounting: ErasureAccounting) -> (Report, Vec<u64>) {
         // Checkpoints beyond the end of the log: the log was truncated after they were signed.
         let size = self.frontier.size();
         for checkpoint in self.next_checkpoint.take().into_iter().chain(self.checkpoints.by_ref()) {
@@ -305,8 +341,14 @@ impl<'a> Verifier<'a> {
                 actual: Some(format!("{size} events")),
             });
         }
+        let mut unaccounted = vec![];
         for seq in &self.erased {
-            if !self.accounted.iter().any(|(first, last)| first <= seq && seq <= last) {
+            if self.accounted.iter().any(|(first, last)| first <= seq && seq <= last) {
+                continue;
+            }
+            if accounting == ErasureAccounting::InRangeOnly {
+                unaccounted.push(*seq);
+            } else {
                 self.breaks.push(Break {
                     kind: BreakKind::UnrecordedErasure,
                     seq: Some(*seq),
@@ -318,19 +360,39 @@ impl<'a> Verifier<'a> {
         }
         self.breaks
             .sort_by_key(|b| (b.seq.or(b.tree_size).unwrap_or(0), b.kind as u8));
-        Report {
+        let report = Report {
             ok: self.breaks.is_empty(),
             verified_events: self.verified_events,
             checkpoints_verified: self.checkpoints_verified,
             head_seq: self.head_seq,
             breaks: self.breaks,
-        }
+        };
+        (report, unaccounted)
     }
 
     /// The root of the tree over every event pushed so far.
     pub fn root(&self) -> Hash {
         self.frontier.root()
     }
+}
+
+/// A hex hash from a stored or exported event; text that is not a hash verifies as zeros,
+/// which then fails loudly.
+fn hash_or_zero(text: Option<&str>) -> Hash {
+    text.and_then(parse_hash).unwrap_or([0; 32])
+}
+
+/// Pushes an event as stored or exported (hashes as hex text); returns its recomputed leaf.
+pub fn push_stored_event(verifier: &mut Verifier<'_>, event: &AuditEvent) -> Hash {
+    let salt = event.personal_salt.as_deref().map(|text| hash_or_zero(Some(text)));
+    let commitment = hash_or_zero(event.personal_commitment.as_deref());
+    let leaf = hash_or_zero(event.leaf_hash.as_deref());
+    verifier.push(EventEvidence {
+        event,
+        salt: salt.as_ref(),
+        commitment: &commitment,
+        leaf_hash: &leaf,
+    })
 }
 
 /// `metadata.erasedSeqs` of an erasure event: inclusive `[first, last]` ranges.

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod event;
 pub mod names;
 pub mod query;
+mod query_match;
 pub mod time;
 pub mod token;
 

@@ -50,6 +50,8 @@ pub struct RawAuditQuery {
     pub format: Option<String>,
     /// Export only: `asc` exports the whole log oldest first, for offline verification.
     pub order: Option<String>,
+    /// `true`: also read archived events (slower: see [`parse_include_archived`]).
+    pub include_archived: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +125,9 @@ pub struct AuditQuery {
     pub source: Option<Source>,
     pub text: Option<String>,
     pub limit: Limit,
+    /// Only events with `seq` at or above this. Never read from the query string: the server
+    /// sets it to keep a hot-tier read above the archived range.
+    pub min_seq: Option<u64>,
 }
 
 /// What the query is for: a page (which takes `limit`) or an export (which takes `format`).
@@ -245,7 +250,22 @@ impl AuditQuery {
             source,
             text,
             limit,
+            min_seq: None,
         })
+    }
+}
+
+/// `includeArchived`: absent or `false` reads the hot tier only; `true` also reads archived
+/// batches. Off by default because an archived batch not restored is fetched from cold storage
+/// and decompressed whole for the request (seconds, not milliseconds).
+pub fn parse_include_archived(raw: &RawAuditQuery) -> Result<bool, QueryError> {
+    match non_empty(&raw.include_archived) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(query_error(
+            "includeArchived",
+            format!("'{other}' is not true or false"),
+        )),
     }
 }
 
@@ -424,12 +444,33 @@ mod tests {
             limit: Some("10".into()),
             format: None,
             order: None,
+            include_archived: None,
         };
         let query = page(raw).unwrap();
         assert_eq!(query.before, Some(Cursor(42)));
         assert_eq!(query.outcome, Some(Outcome::Denied));
         assert_eq!(query.limit.get(), 10);
         assert_eq!(query.text.as_deref(), Some("login"));
+    }
+
+    #[test]
+    fn include_archived_is_true_or_false() {
+        let with = |value: &str| RawAuditQuery {
+            include_archived: Some(value.into()),
+            ..Default::default()
+        };
+        assert_eq!(parse_include_archived(&RawAuditQuery::default()), Ok(false));
+        assert_eq!(parse_include_archived(&with("")), Ok(false));
+        assert_eq!(parse_include_archived(&with("false")), Ok(false));
+        assert_eq!(parse_include_archived(&with("true")), Ok(true));
+        for bad in ["yes", "1", "TRUE"] {
+            assert_eq!(
+                parse_include_archived(&with(bad)).unwrap_err().parameter,
+                "includeArchived"
+            );
+        }
+        // Not a filter: the parsed query is the same either way.
+        assert_eq!(page(with("true")).unwrap(), AuditQuery::default());
     }
 
     #[test]

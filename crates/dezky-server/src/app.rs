@@ -122,6 +122,10 @@ pub fn build_app(state: AppState, limits: HttpLimits) -> Router {
         .route("/audit/erasure", post(routes::erasure::erase))
         .route("/audit/archive/run", post(routes::archive::run))
         .route("/audit/archives", get(routes::archive::list))
+        .route(
+            "/audit/archives/{id}/restore",
+            post(routes::restore::restore).delete(routes::restore::drop_restored),
+        )
         .route("/audit/{seq}", get(routes::audit::get_event))
         .route("/tenants/{slug}/audit", get(routes::audit::list_tenant_events))
         .route(

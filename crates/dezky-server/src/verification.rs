@@ -2,7 +2,8 @@
 
 use crate::signing::AuditSigner;
 use dezky_chain::leaf::parse_hash;
-use dezky_chain::verify::{Break, BreakKind, CheckpointKeys, EventEvidence, Report, StoredCheckpoint, Verifier};
+use dezky_chain::merkle::{Hash, fold_range, range_nodes};
+use dezky_chain::verify::{Break, BreakKind, CheckpointKeys, Report, StoredCheckpoint, Verifier};
 use dezky_core::AuditEvent;
 use dezky_store::{Store, StoreError};
 
@@ -14,15 +15,24 @@ fn hash_or_zero(text: Option<&str>) -> [u8; 32] {
 }
 
 pub fn push_event(verifier: &mut Verifier<'_>, event: &AuditEvent) {
-    let salt = event.personal_salt.as_deref().map(|text| hash_or_zero(Some(text)));
-    let commitment = hash_or_zero(event.personal_commitment.as_deref());
-    let leaf = hash_or_zero(event.leaf_hash.as_deref());
-    verifier.push(EventEvidence {
-        event,
-        salt: salt.as_ref(),
-        commitment: &commitment,
-        leaf_hash: &leaf,
-    });
+    dezky_chain::verify::push_stored_event(verifier, event);
+}
+
+/// The hashes of the given leaf ranges, each folded from its stored perfect subtrees, fetched
+/// in one call (proofs of every kind are lists of such ranges).
+pub async fn range_hashes(store: &dyn Store, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, StoreError> {
+    let pieces: Vec<_> = ranges.iter().map(|&(start, end)| range_nodes(start, end)).collect();
+    let all: Vec<_> = pieces.iter().flatten().copied().collect();
+    let hashes = store.merkle_node_hashes(&all).await?;
+    let mut offset = 0;
+    Ok(pieces
+        .iter()
+        .map(|nodes| {
+            let folded = fold_range(&hashes[offset..offset + nodes.len()]);
+            offset += nodes.len();
+            folded
+        })
+        .collect())
 }
 
 /// Verifies with the log's own signer (the server's view).

@@ -80,12 +80,35 @@ fn prefix_upper_bound(prefix: &str) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
+/// Which table the filter reads: the hot events, or restored copies of archived ones (which
+/// have no SQLite full-text index: free text is a LIKE scan of the restored rows there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventTable {
+    Hot,
+    Restored,
+}
+
+/// The searched fields as one text, in SQLite (for restored rows, which have no FTS index).
+const SQLITE_TEXT_EXPRESSION: &str = "(action || char(10) || coalesce(resource_name, '') \
+     || char(10) || coalesce(actor_email, '') || char(10) || coalesce(tenant_slug, ''))";
+
 pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
+    build_for(query, dialect, EventTable::Hot)
+}
+
+pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable) -> SqlFilter {
     let mut filter = SqlFilter::default();
     let text = |value: &str| Param::Text(value.to_owned());
     if let Some(cursor) = query.before {
         let bound = i64::try_from(cursor.0).unwrap_or(i64::MAX);
         filter.push(dialect, "seq < ?", vec![Param::Int(bound)]);
+    }
+    if let Some(min_seq) = query.min_seq {
+        filter.push(
+            dialect,
+            "seq >= ?",
+            vec![Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX))],
+        );
     }
     if let Some(since) = query.since {
         filter.push(dialect, "at_ms >= ?", vec![Param::Int(since.as_millis())]);
@@ -127,14 +150,20 @@ pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
         filter.push(dialect, "source = ?", vec![text(source.as_str())]);
     }
     if let Some(search) = &query.text {
-        match dialect {
-            Dialect::Sqlite => filter.push(
+        match (dialect, table) {
+            // SQLite's LIKE ignores ASCII case, as the trigram index does.
+            (Dialect::Sqlite, EventTable::Restored) => filter.push(
+                dialect,
+                &format!("{SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\'"),
+                vec![Param::Text(format!("%{}%", escape_like(search)))],
+            ),
+            (Dialect::Sqlite, EventTable::Hot) => filter.push(
                 dialect,
                 "seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ?)",
                 // A quoted FTS5 string: with the trigram tokenizer it matches any substring.
                 vec![Param::Text(format!("\"{}\"", search.replace('"', "\"\"")))],
             ),
-            Dialect::Postgres => filter.push(
+            (Dialect::Postgres, _) => filter.push(
                 dialect,
                 &format!("{POSTGRES_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'"),
                 vec![Param::Text(format!("%{}%", escape_like(search)))],
@@ -184,6 +213,20 @@ mod tests {
     }
 
     #[test]
+    fn min_seq_is_a_lower_bound() {
+        let query = AuditQuery {
+            min_seq: Some(7),
+            ..parse(RawAuditQuery {
+                before: Some("10".into()),
+                ..Default::default()
+            })
+        };
+        let filter = build(&query, Dialect::Postgres);
+        assert_eq!(filter.where_clause(), " WHERE seq < $1 AND seq >= $2");
+        assert_eq!(filter.params, vec![Param::Int(10), Param::Int(7)]);
+    }
+
+    #[test]
     fn sqlite_prefix_is_a_range() {
         let query = parse(RawAuditQuery {
             action: Some("tenant.".into()),
@@ -210,6 +253,26 @@ mod tests {
         assert_eq!(
             build(&query, Dialect::Postgres).params,
             vec![Param::Text("%50\\%\\_\"x%".into())]
+        );
+    }
+
+    #[test]
+    fn restored_rows_are_searched_without_the_sqlite_text_index() {
+        let query = parse(RawAuditQuery {
+            q: Some("a_c".into()),
+            ..Default::default()
+        });
+        let filter = build_for(&query, Dialect::Sqlite, EventTable::Restored);
+        assert!(
+            filter.where_clause().contains("LIKE ? ESCAPE"),
+            "{}",
+            filter.where_clause()
+        );
+        assert!(!filter.where_clause().contains("audit_events_text"));
+        assert_eq!(filter.params, vec![Param::Text("%a\\_c%".into())]);
+        assert_eq!(
+            build_for(&query, Dialect::Postgres, EventTable::Restored).where_clause(),
+            build(&query, Dialect::Postgres).where_clause()
         );
     }
 

@@ -19,6 +19,8 @@ pub mod invites;
 mod invites_sql;
 mod postgres;
 mod records;
+pub mod restore;
+mod restore_sql;
 mod sequencer;
 mod sql;
 mod sqlite;
@@ -32,6 +34,7 @@ pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
     ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
 };
+pub use restore::{DropRestoredOutcome, RestoreOutcome, RestoreStore, RestoredBatch};
 pub use workers::{CursorWrite, WorkerStore};
 
 use async_trait::async_trait;
@@ -56,7 +59,7 @@ pub struct EventPage {
 
 #[async_trait]
 pub trait Store:
-    WorkerStore + control::ControlStore + invites::InviteStore + archive::ArchiveStore + Send + Sync
+    WorkerStore + control::ControlStore + invites::InviteStore + archive::ArchiveStore + restore::RestoreStore + Send + Sync
 {
     fn backend(&self) -> Backend;
 

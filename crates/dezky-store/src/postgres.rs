@@ -116,3 +116,10 @@ implement_worker_store!(PostgresStore);
 crate::control_sql::implement_control_store!(PostgresStore, " FOR UPDATE");
 crate::invites_sql::implement_invite_store!(PostgresStore, " FOR UPDATE");
 crate::archive_sql::implement_archive_store!(PostgresStore, " FOR UPDATE", "SET LOCAL dezky.archive = 'on'", "");
+crate::restore_sql::implement_restore_store!(
+    PostgresStore,
+    crate::filter_sql::Dialect::Postgres,
+    " FOR UPDATE",
+    "SET LOCAL dezky.restore = 'on'",
+    ""
+);

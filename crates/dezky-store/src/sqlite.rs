@@ -150,3 +150,10 @@ crate::archive_sql::implement_archive_store!(
     "INSERT INTO archive_gate (open) VALUES (1)",
     "DELETE FROM archive_gate"
 );
+crate::restore_sql::implement_restore_store!(
+    SqliteStore,
+    crate::filter_sql::Dialect::Sqlite,
+    "",
+    "INSERT INTO restore_gate (open) VALUES (1)",
+    "DELETE FROM restore_gate"
+);

@@ -61,14 +61,22 @@ pub enum Command {
     /// Verify the audit log: every event, the hash chain and every signed checkpoint
     Verify {
         /// Verify a JSON Lines export (GET /api/v1/audit/export?format=jsonl&order=asc) instead of the database
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
         jsonl: Option<PathBuf>,
+        /// Verify an offline bundle (dezky archive bundle): no database, no network
+        #[arg(long, value_name = "FILE", conflicts_with = "checkpoints")]
+        bundle: Option<PathBuf>,
         /// Public verifier key (name+keyid+base64); default: the key of AUDIT_SIGNING_KEY_FILE
         #[arg(long, value_name = "VKEY")]
         key: Option<String>,
         /// A signed checkpoint note to check the export against (repeatable; with --jsonl)
         #[arg(long = "checkpoint", value_name = "FILE")]
         checkpoints: Vec<PathBuf>,
+    },
+    /// Cold storage: offline bundles of archived and hot events
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
     },
     /// Grant or revoke platform-admin rights of a user who has signed in through OIDC
     Admin {
@@ -117,6 +125,26 @@ pub struct TokenCreate {
     /// A label to recognise the token by
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ArchiveCommand {
+    /// Write a self-contained bundle of seqs FROM..=TO (events, manifests, checkpoints with
+    /// range proofs, the public key) that `dezky verify --bundle` checks on any machine
+    Bundle {
+        /// First seq of the range
+        #[arg(long, value_name = "SEQ")]
+        from: u64,
+        /// Last seq of the range (must be covered by a signed checkpoint)
+        #[arg(long, value_name = "SEQ")]
+        to: u64,
+        /// The bundle file to write (never overwritten)
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+        /// Public verifier key to put in the bundle; default: the key of AUDIT_SIGNING_KEY_FILE
+        #[arg(long, value_name = "VKEY")]
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

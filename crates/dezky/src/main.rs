@@ -2,11 +2,12 @@
 //! configuration and reports errors as one readable line (never a panic or a backtrace).
 
 mod admin;
+mod bundle;
 mod cli;
 mod tamper;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigCommand, TokenCommand};
+use cli::{ArchiveCommand, Cli, Command, ConfigCommand, TokenCommand};
 use dezky_server::config::{Config, FlagOverrides};
 use std::process::ExitCode;
 
@@ -59,9 +60,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Admin { command } => admin::platform_admin(&config, command).await,
         Command::Keygen { origin, out } => tamper::keygen(&config, origin, out),
         Command::Verify {
+            bundle: Some(bundle),
+            key,
+            ..
+        } => bundle::verify(&bundle, key),
+        Command::Verify {
             jsonl,
             key,
             checkpoints,
+            bundle: None,
         } => tamper::verify(&config, jsonl, key, checkpoints).await,
+        Command::Archive {
+            command: ArchiveCommand::Bundle { from, to, out, key },
+        } => bundle::write(&config, (from, to), &out, key).await,
     }
 }

@@ -26,7 +26,7 @@ pub fn keygen(config: &Config, origin: Option<String>, out: Option<PathBuf>) -> 
     Ok(())
 }
 
-fn verifier_key(config: &Config, key: Option<String>) -> anyhow::Result<Option<NoteVerifier>> {
+pub fn verifier_key(config: &Config, key: Option<String>) -> anyhow::Result<Option<NoteVerifier>> {
     match key {
         Some(text) => NoteVerifier::parse_vkey(text.trim())
             .map(Some)

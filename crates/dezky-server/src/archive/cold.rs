@@ -21,6 +21,10 @@ pub enum ColdError {
     Setup(String),
     #[error("object {key} is missing from cold storage")]
     Missing { key: String },
+    #[error(
+        "cold storage refused to store {key}: the bucket (or folder) does not exist or is not accessible under this name ({reason})"
+    )]
+    NoBucket { key: String, reason: String },
     #[error("cold storage failed on {key}: {reason}")]
     Failed { key: String, reason: String },
 }
@@ -124,11 +128,15 @@ impl ColdStorage {
     }
 
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ColdError> {
-        self.objects
-            .put(&Path::from(key), PutPayload::from(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|error| failed(key, error))
+        match self.objects.put(&Path::from(key), PutPayload::from(bytes)).await {
+            Ok(_) => Ok(()),
+            // "Not found" on a write cannot be the object: S3 answers 404 NoSuchBucket.
+            Err(error @ object_store::Error::NotFound { .. }) => Err(ColdError::NoBucket {
+                key: key.to_owned(),
+                reason: with_causes(&error),
+            }),
+            Err(error) => Err(failed(key, error)),
+        }
     }
 
     /// The object's size, `Missing` when it does not exist.

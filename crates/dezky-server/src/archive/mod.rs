@@ -5,9 +5,12 @@
 //! `dezky_chain::manifest`; the bookkeeping and the one audited hot delete are in
 //! `dezky_store::archive`. This module does the IO.
 
+pub mod bundle;
 pub mod cold;
 pub mod config;
 pub mod encode;
+pub mod read;
 pub mod run;
+pub mod tiered;
 pub mod verify;
 pub mod worker;

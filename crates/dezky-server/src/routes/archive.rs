@@ -37,6 +37,8 @@ pub struct ArchiveBatchView {
     pub manifest_sha256: String,
     pub data_key: String,
     pub manifest_key: String,
+    /// When the batch was restored into the database for fast querying; null when it is not.
+    pub restored_at: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -68,7 +70,12 @@ pub fn configured_archiver(state: &AppState) -> Result<Arc<Archiver>, ApiError> 
 pub async fn run(State(state): State<AppState>, caller: Caller) -> Result<Json<ArchiveRunView>, ApiError> {
     caller.require_operator()?;
     let archiver = configured_archiver(&state)?;
-    let view = match archiver.run().await {
+    // The run continues in its own task: a request timeout or a client that hangs up must not
+    // stop it between two steps (that would be safe, but it would report nothing).
+    let outcome = tokio::spawn(async move { archiver.run().await })
+        .await
+        .map_err(ApiError::internal)?;
+    let view = match outcome {
         Ok(summary) => ArchiveRunView {
             ok: true,
             batches: summary.batches,
@@ -94,12 +101,20 @@ pub async fn run(State(state): State<AppState>, caller: Caller) -> Result<Json<A
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ArchiveListView>, ApiError> {
     caller.require_operator()?;
+    let restored: std::collections::HashMap<String, dezky_core::Timestamp> = state
+        .store
+        .list_restored_batches()
+        .await?
+        .into_iter()
+        .map(|restored| (restored.batch_id, restored.restored_at))
+        .collect();
     let batches = state
         .store
         .list_archive_batches()
         .await?
         .into_iter()
         .map(|batch| ArchiveBatchView {
+            restored_at: restored.get(&batch.id).map(|at| at.to_rfc3339()),
             id: batch.id,
             archived_at: batch.archived_at.to_rfc3339(),
             start_seq: batch.start_seq,

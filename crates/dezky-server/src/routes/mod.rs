@@ -12,6 +12,7 @@ pub mod invites;
 pub mod openapi;
 pub mod partners;
 pub mod proofs;
+pub mod restore;
 pub mod stalwart;
 pub mod tenant_lifecycle;
 pub mod tenants;

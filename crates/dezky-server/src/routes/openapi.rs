@@ -65,6 +65,8 @@ pub struct AuditEventDoc {
     personal_salt: Option<String>,
     /// The personal fields were erased (they read back as null).
     erased: bool,
+    /// Present (and true) only with `includeArchived=true`, on events read from an archive batch.
+    archived: Option<bool>,
 }
 
 #[allow(dead_code)]
@@ -105,6 +107,11 @@ pub struct AuditQueryParams {
     format: Option<String>,
     /// Export only: desc (default) or asc (the whole log oldest first, no filters: for `dezky verify --jsonl`).
     order: Option<String>,
+    /// Operators only. `true`: continue into archived batches (events flagged `"archived": true`;
+    /// CSV exports gain an `archived` column). Off by default: a batch is fetched from cold
+    /// storage and decompressed whole for the request (seconds per 50,000-event batch), unless
+    /// it was restored (`POST /api/v1/audit/archives/{id}/restore`).
+    include_archived: Option<bool>,
 }
 
 struct BearerAuth;
@@ -179,6 +186,8 @@ impl Modify for BearerAuth {
         crate::routes::partners::remove_staff,
         crate::routes::archive::run,
         crate::routes::archive::list,
+        crate::routes::restore::restore,
+        crate::routes::restore::drop_restored,
     ),
     components(schemas(ErrorBody, ErrorDetail, AuditEventDoc, EventPageDoc)),
     modifiers(&BearerAuth),
@@ -203,6 +212,8 @@ mod tests {
         documented.sort();
         let event = dezky_core::csv::HEADER;
         let mut serialised: Vec<String> = event.iter().map(|name| name.to_string()).collect();
+        // The flag a tiered read adds to archived events.
+        serialised.push("archived".to_owned());
         serialised.sort();
         assert_eq!(documented, serialised.iter().collect::<Vec<_>>());
     }

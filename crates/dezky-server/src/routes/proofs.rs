@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
-use dezky_chain::merkle::{Hash, consistency_ranges, fold_range, inclusion_ranges, range_nodes};
+use dezky_chain::merkle::{Hash, consistency_ranges, inclusion_ranges};
 use dezky_chain::verify::CheckpointKeys;
 use dezky_store::Store;
 use serde::{Deserialize, Serialize};
@@ -52,20 +52,8 @@ pub struct ConsistencyProof {
     pub to_root: String,
 }
 
-/// The hashes of the given leaf ranges, each folded from its stored perfect subtrees, fetched in one call.
 async fn range_hashes(store: &dyn Store, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, ApiError> {
-    let pieces: Vec<_> = ranges.iter().map(|&(start, end)| range_nodes(start, end)).collect();
-    let all: Vec<_> = pieces.iter().flatten().copied().collect();
-    let hashes = store.merkle_node_hashes(&all).await?;
-    let mut offset = 0;
-    Ok(pieces
-        .iter()
-        .map(|nodes| {
-            let folded = fold_range(&hashes[offset..offset + nodes.len()]);
-            offset += nodes.len();
-            folded
-        })
-        .collect())
+    Ok(crate::verification::range_hashes(store, ranges).await?)
 }
 
 fn hex_all(hashes: &[Hash]) -> Vec<String> {

@@ -4,6 +4,9 @@ mod support;
 
 mod access;
 mod archive;
+mod archive_failures;
+mod archive_read;
+mod archive_restore;
 mod authentik_poll;
 mod client_ip;
 mod errors;

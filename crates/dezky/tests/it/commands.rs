@@ -181,3 +181,23 @@ async fn migrate_and_config_check_report_the_database() {
         stdout(&check)
     );
 }
+
+#[test]
+fn serve_refuses_to_start_when_the_cold_folder_cannot_be_created() {
+    let parent = temp_folder("cold-file");
+    let file = parent.join("not-a-folder");
+    std::fs::write(&file, b"x").unwrap();
+    let below_a_file = file.join("cold").display().to_string();
+    let data_dir = parent.join("data").display().to_string();
+    let output = run(
+        &[("AUDIT_COLD_DIR", below_a_file.as_str())],
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("AUDIT_COLD_DIR") && message.contains("not-a-folder/cold"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&parent);
+}

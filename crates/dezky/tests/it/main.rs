@@ -1,5 +1,6 @@
 //! End-to-end tests of the `dezky` binary as an operator runs it.
 
+mod bundle_cli;
 mod commands;
 mod crash_ingest;
 mod export_memory;
