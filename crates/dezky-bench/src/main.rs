@@ -1,159 +1,73 @@
-//! `cargo run --release -p dezky-bench -- [--events N] [--backends sqlite,postgres] [--writers 1,8,64]`
+//! `cargo build --release -p dezky -p dezky-bench && ./target/release/dezky-bench all`
 //!
-//! Measures, on each backend, against a fresh database: durable append throughput through the
-//! real sequencer with 1, 8 and 64 concurrent writers (each call waits for its commit), the
-//! latency from append to inclusion in a signed checkpoint, verification speed, and inclusion
-//! proof latency. Prints JSON; `--markdown` prints the table for docs/PERFORMANCE.md instead.
+//! `all` runs the whole suite on SQLite and PostgreSQL in one run (see docs/PERFORMANCE.md):
+//! physical limits (SHA-256, fsync), durable append throughput through the real sequencer with
+//! 1, 8 and 64 writers beside the original design's append on the same database, query latency
+//! over logs of growing size, a CSV export and the resident memory of the real `dezky serve`,
+//! checkpoint latency, verification speed, proof latency and ingest. It writes JSON (`--json`),
+//! a Markdown report (`--markdown`, or into docs/PERFORMANCE.md between markers with
+//! `--update-doc`) and an SVG plot (`--svg`). `render` redraws the report from a saved JSON.
+//!
+//! Without a subcommand, the earlier single measurements run from flags (`--events`, `--batch`,
+//! `--writers`, `--ingest`, `--markdown`).
 //! Not a test: timings depend on the machine, so nothing here asserts a number.
 
+mod backend_run;
+mod baseline;
+mod classic;
 mod events;
 mod ingest;
+mod limits;
+mod machine;
 mod measure;
+mod plot;
+mod queries;
+mod querylog;
+mod report;
+mod results;
+mod server;
+mod stats;
+mod suite;
+mod targets;
 
-use clap::Parser;
-use dezky_testkit::{TestBackend, TestDatabase};
-use serde_json::json;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Parser)]
+#[command(
+    name = "dezky-bench",
+    about = "dezky's benchmark command",
+    args_conflicts_with_subcommands = true
+)]
 struct Arguments {
-    /// Events appended per writer configuration.
-    #[arg(long, default_value_t = 100_000)]
-    events: usize,
-    /// Events per append call (an ingest request's batch size).
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
-    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
-    writers: Vec<usize>,
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    backends: Vec<String>,
-    /// Print a Markdown table instead of JSON.
-    #[arg(long)]
-    markdown: bool,
-    /// Skip the verification measurements (for very large logs: the pure-verifier measurement
-    /// holds every event in memory).
-    #[arg(long)]
-    skip_verify: bool,
-    /// Measure ingest instead: oCIS line parsing (MiB/s), the oCIS tail into each backend
-    /// (lines/s) and the Stalwart webhook over HTTP (events/s, signed batches of 100).
-    #[arg(long)]
-    ingest: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    classic: classic::ClassicArguments,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole suite on every backend, with the original design and physical limits beside it
+    All(Box<suite::SuiteArguments>),
+    /// Write the report and plot again from a JSON result of `all`
+    Render(suite::RenderArguments),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let arguments = Arguments::parse();
-    if arguments.ingest {
-        return ingest_benchmark(&arguments).await;
-    }
-    let mut results = vec![];
-    for backend in &arguments.backends {
-        let backend = backend_named(backend)?;
-        for &writers in &arguments.writers {
-            let database = TestDatabase::create(backend).await;
-            let store = dezky_store::open(&database.url).await?;
-            store.migrate().await?;
-            let append = measure::append_throughput(store.clone(), writers, arguments.events, arguments.batch).await?;
-            eprintln!(
-                "{backend:?} writers={writers}: {:.0} events/s",
-                append.events_per_second
-            );
-            let mut result = json!({
-                "backend": format!("{backend:?}").to_lowercase(),
-                "writers": writers,
-                "batch": arguments.batch,
-                "events": arguments.events,
-                "appendEventsPerSecond": append.events_per_second,
-                "appendLatencyP50Ms": append.p50_ms,
-                "appendLatencyP99Ms": append.p99_ms,
-            });
-            // The slower measurements once per backend, on the largest log.
-            if writers == *arguments.writers.last().unwrap_or(&1) {
-                let checkpoint = measure::append_to_checkpoint(store.clone()).await?;
-                let (verify, pure) = if arguments.skip_verify {
-                    (f64::NAN, f64::NAN)
-                } else {
-                    (
-                        measure::verification_speed(store.as_ref()).await?,
-                        measure::pure_verification_speed(store.as_ref()).await?,
-                    )
-                };
-                result["verifyPureEventsPerSecond"] = json!(pure);
-                let proofs = measure::proof_latency(store.as_ref(), 2_000).await?;
-                result["appendToCheckpointMs"] = json!(checkpoint);
-                result["verifyEventsPerSecond"] = json!(verify);
-                result["inclusionProofP50Ms"] = json!(proofs.0);
-                result["inclusionProofP99Ms"] = json!(proofs.1);
-                eprintln!(
-                    "{backend:?}: checkpoint {checkpoint:.1} ms, verify {verify:.0} events/s (pure {pure:.0}), proof p99 {:.2} ms",
-                    proofs.1
-                );
-            }
-            results.push(result);
+    let outcome = match arguments.command {
+        Some(Command::All(suite)) => suite::run(*suite).await,
+        Some(Command::Render(render)) => suite::render(render),
+        None => classic::run(&arguments.classic).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line naming the problem and its causes, never a backtrace.
+            eprintln!("dezky-bench: {error:#}");
+            ExitCode::FAILURE
         }
     }
-    if arguments.markdown {
-        println!("{}", measure::markdown(&results));
-    } else {
-        println!("{}", serde_json::to_string_pretty(&results)?);
-    }
-    Ok(())
-}
-
-fn backend_named(name: &str) -> anyhow::Result<TestBackend> {
-    match name {
-        "sqlite" => Ok(TestBackend::Sqlite),
-        "postgres" => Ok(TestBackend::Postgres),
-        other => anyhow::bail!("--backends: '{other}' is not sqlite or postgres"),
-    }
-}
-
-/// `--ingest`: the ingest issue's numbers, as JSON (or a Markdown table with `--markdown`).
-async fn ingest_benchmark(arguments: &Arguments) -> anyhow::Result<()> {
-    let lines = arguments.events.max(1_000);
-    let (mib_per_second, lines_per_second) = ingest::parse_throughput(lines);
-    eprintln!("oCIS lines parsed and filtered: {mib_per_second:.0} MiB/s, {lines_per_second:.0} lines/s");
-    let mut rows = vec![
-        json!({ "measurement": "ocis-parse", "mibPerSecond": mib_per_second, "linesPerSecond": lines_per_second }),
-    ];
-    for backend in &arguments.backends {
-        let backend = backend_named(backend)?;
-        let name = format!("{backend:?}").to_lowercase();
-        let database = TestDatabase::create(backend).await;
-        let store = dezky_store::open(&database.url).await?;
-        store.migrate().await?;
-        let tail = ingest::tail_throughput(store, lines).await?;
-        eprintln!("{name}: oCIS tail {tail:.0} lines/s");
-        rows.push(json!({ "measurement": "ocis-tail", "backend": name, "linesPerSecond": tail }));
-        for &senders in &arguments.writers {
-            let database = TestDatabase::create(backend).await;
-            let webhook = ingest::webhook_throughput(&database.url, arguments.events, 100, senders).await?;
-            eprintln!("{name}: Stalwart webhook, {senders} senders: {webhook:.0} events/s");
-            rows.push(json!({ "measurement": "stalwart-webhook", "backend": name, "senders": senders, "eventsPerSecond": webhook }));
-        }
-    }
-    if arguments.markdown {
-        println!("| measurement | backend | senders | result |\n|---|---|---|---|");
-        for row in &rows {
-            let result = match row["measurement"].as_str() {
-                Some("ocis-parse") => format!(
-                    "{:.0} MiB/s ({:.0} lines/s)",
-                    row["mibPerSecond"].as_f64().unwrap_or_default(),
-                    row["linesPerSecond"].as_f64().unwrap_or_default()
-                ),
-                Some("ocis-tail") => format!("{:.0} lines/s", row["linesPerSecond"].as_f64().unwrap_or_default()),
-                _ => format!("{:.0} events/s", row["eventsPerSecond"].as_f64().unwrap_or_default()),
-            };
-            println!(
-                "| {} | {} | {} | {result} |",
-                row["measurement"].as_str().unwrap_or_default(),
-                row["backend"].as_str().unwrap_or("—"),
-                row["senders"]
-                    .as_u64()
-                    .map_or("—".to_owned(), |senders| senders.to_string()),
-            );
-        }
-    } else {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    }
-    Ok(())
 }

@@ -1,0 +1,145 @@
+//! The single measurements from flags, as before `all` existed:
+//! `dezky-bench [--events N] [--batch B] [--writers 1,8,64] [--backends sqlite,postgres] [--markdown]`
+//! measures appends per writer count on a fresh database, then checkpoint latency, verification
+//! and proofs on the last one; `--ingest` measures oCIS parsing, the oCIS tail and the Stalwart
+//! webhook instead. Prints JSON, or a Markdown table with `--markdown`.
+
+use crate::suite::backend_named;
+use crate::{ingest, measure};
+use clap::Args;
+use dezky_testkit::TestDatabase;
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub struct ClassicArguments {
+    /// Events appended per writer configuration.
+    #[arg(long, default_value_t = 100_000)]
+    events: usize,
+    /// Events per append call (an ingest request's batch size).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+    writers: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+    /// Print a Markdown table instead of JSON.
+    #[arg(long)]
+    markdown: bool,
+    /// Skip the verification measurements (for very large logs: the pure-verifier measurement
+    /// holds every event in memory).
+    #[arg(long)]
+    skip_verify: bool,
+    /// Measure ingest instead: oCIS line parsing (MiB/s), the oCIS tail into each backend
+    /// (lines/s) and the Stalwart webhook over HTTP (events/s, signed batches of 100).
+    #[arg(long)]
+    ingest: bool,
+}
+
+pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
+    if arguments.ingest {
+        return ingest_benchmark(arguments).await;
+    }
+    let mut results = vec![];
+    for backend in &arguments.backends {
+        let backend = backend_named(backend)?;
+        for &writers in &arguments.writers {
+            let database = TestDatabase::create(backend).await;
+            let store = dezky_store::open(&database.url).await?;
+            store.migrate().await?;
+            let append = measure::append_throughput(store.clone(), writers, arguments.events, arguments.batch).await?;
+            eprintln!(
+                "{backend:?} writers={writers}: {:.0} events/s",
+                append.events_per_second
+            );
+            let mut result = json!({
+                "backend": format!("{backend:?}").to_lowercase(),
+                "writers": writers,
+                "batch": arguments.batch,
+                "events": arguments.events,
+                "appendEventsPerSecond": append.events_per_second,
+                "appendLatencyP50Ms": append.p50_ms,
+                "appendLatencyP99Ms": append.p99_ms,
+            });
+            // The slower measurements once per backend, on the largest log.
+            if writers == *arguments.writers.last().unwrap_or(&1) {
+                let checkpoint = measure::append_to_checkpoint(store.clone()).await?;
+                let (verify, pure) = if arguments.skip_verify {
+                    (f64::NAN, f64::NAN)
+                } else {
+                    (
+                        measure::verification_speed(store.as_ref()).await?,
+                        measure::pure_verification_speed(store.as_ref(), usize::MAX).await?,
+                    )
+                };
+                result["verifyPureEventsPerSecond"] = json!(pure);
+                let proofs = measure::proof_latency(store.as_ref(), 2_000).await?;
+                result["appendToCheckpointMs"] = json!(checkpoint);
+                result["verifyEventsPerSecond"] = json!(verify);
+                result["inclusionProofP50Ms"] = json!(proofs.0);
+                result["inclusionProofP99Ms"] = json!(proofs.1);
+                eprintln!(
+                    "{backend:?}: checkpoint {checkpoint:.1} ms, verify {verify:.0} events/s (pure {pure:.0}), proof p99 {:.2} ms",
+                    proofs.1
+                );
+            }
+            results.push(result);
+        }
+    }
+    if arguments.markdown {
+        println!("{}", measure::markdown(&results));
+    } else {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    }
+    Ok(())
+}
+
+/// `--ingest`: the ingest issue's numbers, as JSON (or a Markdown table with `--markdown`).
+async fn ingest_benchmark(arguments: &ClassicArguments) -> anyhow::Result<()> {
+    let lines = arguments.events.max(1_000);
+    let (mib_per_second, lines_per_second) = ingest::parse_throughput(lines);
+    eprintln!("oCIS lines parsed and filtered: {mib_per_second:.0} MiB/s, {lines_per_second:.0} lines/s");
+    let mut rows = vec![
+        json!({ "measurement": "ocis-parse", "mibPerSecond": mib_per_second, "linesPerSecond": lines_per_second }),
+    ];
+    for backend in &arguments.backends {
+        let backend = backend_named(backend)?;
+        let name = format!("{backend:?}").to_lowercase();
+        let database = TestDatabase::create(backend).await;
+        let store = dezky_store::open(&database.url).await?;
+        store.migrate().await?;
+        let tail = ingest::tail_throughput(store, lines).await?;
+        eprintln!("{name}: oCIS tail {tail:.0} lines/s");
+        rows.push(json!({ "measurement": "ocis-tail", "backend": name, "linesPerSecond": tail }));
+        for &senders in &arguments.writers {
+            let database = TestDatabase::create(backend).await;
+            let webhook = ingest::webhook_throughput(&database.url, arguments.events, 100, senders).await?;
+            eprintln!("{name}: Stalwart webhook, {senders} senders: {webhook:.0} events/s");
+            rows.push(json!({ "measurement": "stalwart-webhook", "backend": name, "senders": senders, "eventsPerSecond": webhook }));
+        }
+    }
+    if arguments.markdown {
+        println!("| measurement | backend | senders | result |\n|---|---|---|---|");
+        for row in &rows {
+            let result = match row["measurement"].as_str() {
+                Some("ocis-parse") => format!(
+                    "{:.0} MiB/s ({:.0} lines/s)",
+                    row["mibPerSecond"].as_f64().unwrap_or_default(),
+                    row["linesPerSecond"].as_f64().unwrap_or_default()
+                ),
+                Some("ocis-tail") => format!("{:.0} lines/s", row["linesPerSecond"].as_f64().unwrap_or_default()),
+                _ => format!("{:.0} events/s", row["eventsPerSecond"].as_f64().unwrap_or_default()),
+            };
+            println!(
+                "| {} | {} | {} | {result} |",
+                row["measurement"].as_str().unwrap_or_default(),
+                row["backend"].as_str().unwrap_or("—"),
+                row["senders"]
+                    .as_u64()
+                    .map_or("—".to_owned(), |senders| senders.to_string()),
+            );
+        }
+    } else {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    Ok(())
+}
