@@ -15,7 +15,9 @@
 //!   subtree hashes left and right of the range ([`crate::range_proof`]). For a range starting
 //!   at 0 and a checkpoint no larger than it, the proof is empty: the tree is fully covered;
 //! - at least one checkpoint covers the whole range (its tree size is above `toSeq`);
-//! - every manifest's signature, the chain between consecutive manifests, contiguous batches,
+//! - every manifest's signature, the chain between consecutive manifests (a link to the first
+//!   manifest of a batch rewritten by an erasure counts when its superseding manifest names it),
+//!   contiguous batches,
 //!   and the manifest's checkpoint root against the bundle's checkpoint of that size;
 //! - for every batch entirely inside the range: the SHA-256 of its uncompressed data,
 //!   recomputed from the event lines; for a batch cut by the range, the manifest's
@@ -29,7 +31,7 @@
 
 use crate::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
 use crate::leaf::parse_hash;
-use crate::manifest::{Manifest, parse_manifest_text, sha256_hex, verify_manifest};
+use crate::manifest::{Manifest, links_to, parse_manifest_text, sha256_hex, verify_manifest};
 use crate::merkle::Hash;
 use crate::range_proof::RangeRootBuilder;
 use crate::verify::{Break, BreakKind, ErasureAccounting, Report, Verifier, push_stored_event};
@@ -206,7 +208,7 @@ impl BundleVerifier {
 
     fn check_manifests(&mut self) {
         let (from, to) = (self.header.from_seq, self.header.to_seq);
-        let mut previous: Option<(&str, u64)> = None;
+        let mut previous: Option<(&str, Manifest)> = None;
         for note in &self.header.manifests {
             let manifest = match verify_manifest(note, &self.key, None) {
                 Ok(manifest) => Some(manifest),
@@ -231,9 +233,10 @@ impl BundleVerifier {
                         format!("a manifest of the log {}", manifest.origin),
                     ));
                 }
-                if let Some((previous_note, previous_end)) = previous {
+                if let Some((previous_note, previous_manifest)) = &previous {
                     let previous_sha = sha256_hex(previous_note.as_bytes());
-                    if manifest.previous_manifest_sha256.as_deref() != Some(previous_sha.as_str()) {
+                    let previous_end = previous_manifest.end_seq;
+                    if !links_to(manifest, &previous_sha, Some(previous_manifest)) {
                         self.breaks.push(found(
                             BreakKind::ManifestSignatureMismatch,
                             at,
@@ -258,7 +261,7 @@ impl BundleVerifier {
                         format!("a batch of seqs {}..={}", manifest.start_seq, manifest.end_seq),
                     ));
                 }
-                previous = Some((note, manifest.end_seq));
+                previous = Some((note, manifest.clone()));
             } else {
                 previous = None;
             }

@@ -8,6 +8,13 @@
 //! key checks checkpoints and manifests. Each manifest names the SHA-256 of the previous
 //! batch's whole signed manifest (signature lines included), so manifests form a chain the way
 //! CloudTrail digest files do: dropping, reordering or replacing one breaks the next link.
+//!
+//! Version 2 is a *superseding* manifest: when an erasure rewrites a batch (a new data object
+//! without the erased personal fields), the new manifest names the SHA-256 of the batch's first
+//! manifest in `supersedesManifestSha256`. The next batch's manifest still links to that first
+//! manifest, and a verifier accepts the link because the signed successor vouches for it; the
+//! event hashes are unchanged (erasure keeps every commitment), so everything else verifies as
+//! before. Version 1 manifests never carry the field, so their canonical text is unchanged.
 
 use crate::canonical::to_canonical_string;
 use crate::checkpoint::{CheckpointError, NoteSigner, NoteVerifier, sign_note, verify_checkpoint_hmac, verify_note};
@@ -17,6 +24,8 @@ use sha2::{Digest, Sha256};
 
 /// The manifest format version written in every manifest (`"v": 1`).
 pub const MANIFEST_VERSION: u64 = 1;
+/// The version of a manifest that supersedes a batch's earlier one (`"v": 2`).
+pub const SUPERSEDING_MANIFEST_VERSION: u64 = 2;
 
 /// The signed contents of one archive batch's manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +54,10 @@ pub struct Manifest {
     pub created_at: Timestamp,
     /// SHA-256 of the previous batch's signed manifest, `null` for the batch starting at seq 0.
     pub previous_manifest_sha256: Option<String>,
+    /// Version 2 only: SHA-256 of this batch's first signed manifest, which this one replaces
+    /// (the next batch's manifest links to that one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes_manifest_sha256: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,8 +85,14 @@ impl Manifest {
 
     /// Internal consistency: a non-empty range whose count matches.
     pub fn check_shape(&self) -> Result<(), ManifestError> {
-        if self.v != MANIFEST_VERSION {
-            return Err(ManifestError::Inconsistent(format!("unsupported version {}", self.v)));
+        match (self.v, &self.supersedes_manifest_sha256) {
+            (MANIFEST_VERSION, None) | (SUPERSEDING_MANIFEST_VERSION, Some(_)) => {}
+            (MANIFEST_VERSION | SUPERSEDING_MANIFEST_VERSION, _) => {
+                return Err(ManifestError::Inconsistent(
+                    "exactly the version 2 manifests name the manifest they supersede".into(),
+                ));
+            }
+            (other, _) => return Err(ManifestError::Inconsistent(format!("unsupported version {other}"))),
         }
         if self.end_seq < self.start_seq || self.event_count != self.end_seq - self.start_seq + 1 {
             return Err(ManifestError::Inconsistent(format!(
@@ -129,6 +148,19 @@ pub fn parse_manifest_text(text: &str) -> Result<Manifest, ManifestError> {
         return Err(ManifestError::NotCanonical);
     }
     Ok(manifest)
+}
+
+/// Whether a manifest's `previousManifestSha256` is a valid link to the previous batch, whose
+/// current signed manifest has SHA-256 `previous_sha256` and says what it supersedes (the next
+/// batch links to a batch's first manifest, which a rewrite replaces).
+pub fn links_to(manifest: &Manifest, previous_sha256: &str, previous: Option<&Manifest>) -> bool {
+    let Some(link) = manifest.previous_manifest_sha256.as_deref() else {
+        return false;
+    };
+    link == previous_sha256
+        || previous
+            .and_then(|previous| previous.supersedes_manifest_sha256.as_deref())
+            .is_some_and(|first| first == link)
 }
 
 /// Lowercase hex SHA-256 of some bytes (manifest and data hashes).

@@ -28,6 +28,26 @@ pub struct ArchiveBatch {
     pub manifest_sha256: String,
     pub data_key: String,
     pub manifest_key: String,
+    /// SHA-256 of the batch's first manifest (the next batch's manifest links to it); equal to
+    /// `manifest_sha256` until an erasure rewrites the batch.
+    pub original_manifest_sha256: String,
+    /// 0 for the objects written by the archive run; n after the n-th rewrite by an erasure.
+    pub revision: u64,
+}
+
+/// New objects for a recorded batch, written by an erasure (the batch's next revision).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveRevision {
+    pub batch_id: String,
+    /// The batch's current revision plus one: the erasure that wrote it saw that revision.
+    pub revision: u64,
+    pub erased_events: u64,
+    pub bytes_compressed: u64,
+    pub bytes_uncompressed: u64,
+    pub data_sha256: String,
+    pub manifest_sha256: String,
+    pub data_key: String,
+    pub manifest_key: String,
 }
 
 /// What recording a batch did.
@@ -36,7 +56,7 @@ pub enum RecordBatchOutcome {
     Recorded,
     /// A batch starting at the same seq was already recorded (by an earlier, interrupted run or
     /// by another instance); it is returned and the new one was not recorded.
-    AlreadyRecorded(ArchiveBatch),
+    AlreadyRecorded(Box<ArchiveBatch>),
 }
 
 /// The builder of the `audit.archived` event: gets the batch and how many rows were deleted.
@@ -72,6 +92,10 @@ pub trait ArchiveStore: Send + Sync {
         audit: &ArchivedEventBuilder,
         now: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// Object keys of batches that later revisions replaced (the first objects and every
+    /// revision but the current one): cold storage should no longer hold them.
+    async fn superseded_object_keys(&self) -> Result<Vec<String>, StoreError>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,10 +112,18 @@ pub(crate) struct ArchiveBatchRow {
     data_key: String,
     manifest_key: String,
     archived_at_ms: i64,
+    original_manifest_sha256: String,
+    revision: i64,
 }
 
+/// The columns a batch is recorded with (in `archive_batches`).
 pub(crate) const ARCHIVE_BATCH_COLUMNS: &str = "id, start_seq, end_seq, event_count, erased_events, \
     bytes_compressed, bytes_uncompressed, data_sha256, manifest_sha256, data_key, manifest_key, archived_at_ms";
+
+/// The columns a batch is read with, from the `archive_batches_current` view (current objects).
+pub(crate) const ARCHIVE_BATCH_SELECT: &str = "id, start_seq, end_seq, event_count, erased_events, \
+    bytes_compressed, bytes_uncompressed, data_sha256, manifest_sha256, data_key, manifest_key, archived_at_ms, \
+    original_manifest_sha256, revision";
 
 impl From<ArchiveBatchRow> for ArchiveBatch {
     fn from(row: ArchiveBatchRow) -> ArchiveBatch {
@@ -108,6 +140,8 @@ impl From<ArchiveBatchRow> for ArchiveBatch {
             manifest_sha256: row.manifest_sha256,
             data_key: row.data_key,
             manifest_key: row.manifest_key,
+            original_manifest_sha256: row.original_manifest_sha256,
+            revision: row.revision as u64,
         }
     }
 }

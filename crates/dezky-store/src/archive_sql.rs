@@ -6,17 +6,17 @@ macro_rules! implement_archive_store {
     ($store:ty, $head_lock_suffix:expr, $open_archive_gate:expr, $close_archive_gate:expr) => {
         mod archive_impl {
             use super::*;
-            use $crate::archive::{ArchiveBatch, ArchiveBatchRow, ArchivedEventBuilder, RecordBatchOutcome, ARCHIVE_BATCH_COLUMNS};
+            use $crate::archive::{ArchiveBatch, ArchiveBatchRow, ArchivedEventBuilder, RecordBatchOutcome, ARCHIVE_BATCH_COLUMNS, ARCHIVE_BATCH_SELECT};
 
             async fn batch_in(connection: &mut DbConnection, id: &str) -> Result<Option<ArchiveBatch>, StoreError> {
-                let select = format!("SELECT {ARCHIVE_BATCH_COLUMNS} FROM archive_batches WHERE id = $1");
+                let select = format!("SELECT {ARCHIVE_BATCH_SELECT} FROM archive_batches_current WHERE id = $1");
                 Ok(sqlx::query_as::<_, ArchiveBatchRow>(&select).bind(id).fetch_optional(&mut *connection).await?.map(Into::into))
             }
 
             #[async_trait::async_trait]
             impl $crate::archive::ArchiveStore for $store {
                 async fn list_archive_batches(&self) -> Result<Vec<ArchiveBatch>, StoreError> {
-                    let select = format!("SELECT {ARCHIVE_BATCH_COLUMNS} FROM archive_batches ORDER BY start_seq");
+                    let select = format!("SELECT {ARCHIVE_BATCH_SELECT} FROM archive_batches_current ORDER BY start_seq");
                     Ok(sqlx::query_as::<_, ArchiveBatchRow>(&select)
                         .fetch_all(self.db.pool())
                         .await?
@@ -51,13 +51,13 @@ macro_rules! implement_archive_store {
                     // The chain head serialises recorders (and deleters) across instances.
                     let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
                     sqlx::query(&head_sql).execute(&mut *write.transaction).await?;
-                    let select = format!("SELECT {ARCHIVE_BATCH_COLUMNS} FROM archive_batches WHERE start_seq = $1");
+                    let select = format!("SELECT {ARCHIVE_BATCH_SELECT} FROM archive_batches_current WHERE start_seq = $1");
                     let existing = sqlx::query_as::<_, ArchiveBatchRow>(&select)
                         .bind(to_i64(batch.start_seq))
                         .fetch_optional(&mut *write.transaction)
                         .await?;
                     if let Some(existing) = existing {
-                        return Ok(RecordBatchOutcome::AlreadyRecorded(existing.into()));
+                        return Ok(RecordBatchOutcome::AlreadyRecorded(Box::new(existing.into())));
                     }
                     let last_end: Option<i64> = sqlx::query_scalar("SELECT MAX(end_seq) FROM archive_batches")
                         .fetch_one(&mut *write.transaction)
@@ -155,6 +155,19 @@ macro_rules! implement_archive_store {
                     append_in(&mut write.transaction, &self.db.frontier_cache, &[&event], now).await?;
                     write.transaction.commit().await?;
                     Ok(deleted)
+                }
+
+                async fn superseded_object_keys(&self) -> Result<Vec<String>, StoreError> {
+                    // Every key ever recorded for a batch, minus its current ones.
+                    let rows: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT data_key, manifest_key FROM archive_batches \
+                         WHERE manifest_sha256 NOT IN (SELECT manifest_sha256 FROM archive_batches_current) \
+                         UNION ALL SELECT r.data_key, r.manifest_key FROM archive_batch_revisions r \
+                         WHERE r.manifest_sha256 NOT IN (SELECT manifest_sha256 FROM archive_batches_current)",
+                    )
+                    .fetch_all(self.db.pool())
+                    .await?;
+                    Ok(rows.into_iter().flat_map(|(data, manifest)| [data, manifest]).collect())
                 }
             }
         }

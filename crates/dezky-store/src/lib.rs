@@ -11,6 +11,7 @@ mod archive_sql;
 pub mod control;
 mod control_rows;
 mod control_sql;
+mod erasure_sql;
 mod error;
 mod event_row;
 mod filter_sql;
@@ -27,11 +28,11 @@ mod sqlite;
 mod workers;
 mod workers_sql;
 
-pub use archive::{ArchiveBatch, ArchiveStore, RecordBatchOutcome};
+pub use archive::{ArchiveBatch, ArchiveRevision, ArchiveStore, RecordBatchOutcome};
 pub use error::StoreError;
 pub use invites::{AcceptInvite, Invite, InviteAcceptance, InviteContext, InviteStore};
 pub use records::{
-    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ErasureOutcome,
+    ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ColdErasure, ErasureOutcome,
     ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
 };
 pub use restore::{DropRestoredOutcome, RestoreOutcome, RestoreStore, RestoredBatch};
@@ -97,12 +98,14 @@ pub trait Store:
     async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>, StoreError>;
 
     /// Erases the personal fields and salts of every not-yet-erased event of `subject` and, in
-    /// the same transaction, appends the event `audit` builds from the erased seqs. The only
-    /// path that changes a stored event; hashes are untouched, so every proof stays valid.
-    /// When nothing matches, nothing is written.
+    /// the same transaction, records the archive batches `cold` rewrote, rewrites their
+    /// restored copies, and appends the event `audit` builds from every erased seq (hot and
+    /// archived). The only path that changes a stored event; hashes are untouched, so every
+    /// proof stays valid. When nothing matches in either tier, nothing is written.
     async fn erase_personal_data(
         &self,
         subject: &ErasureSubject,
+        cold: &ColdErasure,
         audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
         now: Timestamp,
     ) -> Result<ErasureOutcome, StoreError>;

@@ -107,9 +107,14 @@ implement_store!(
     Postgres,
     filter_sql::Dialect::Postgres,
     " FOR UPDATE",
+    find_stored_ids
+);
+crate::erasure_sql::implement_erasure!(
+    " FOR UPDATE",
     "SET LOCAL dezky.erasure = 'on'",
     "",
-    find_stored_ids
+    "SET LOCAL dezky.restore = 'on'",
+    ""
 );
 
 implement_worker_store!(PostgresStore);

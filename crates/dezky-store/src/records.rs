@@ -132,3 +132,18 @@ pub enum ErasureSubject {
     /// Matched case-insensitively.
     ActorEmail(String),
 }
+
+/// The archived part of an erasure, prepared by the caller before the transaction: the batches
+/// it rewrote (uploaded and confirmed) and the archived events it erased.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ColdErasure {
+    /// `(batch id, revision)` of every recorded batch the caller looked through. If the archive
+    /// changed since (a new batch, another rewrite), the erasure is refused with
+    /// `StoreError::Conflict` and must be prepared again: a batch it did not see could hold the
+    /// subject's data.
+    pub batches_seen: Vec<(String, u64)>,
+    pub revisions: Vec<crate::archive::ArchiveRevision>,
+    /// The archived events as they read after the erasure (personal fields and salt gone); also
+    /// written over a restored copy of their batch.
+    pub erased_events: Vec<dezky_core::AuditEvent>,
+}

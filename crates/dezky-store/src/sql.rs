@@ -85,8 +85,6 @@ macro_rules! implement_store {
         $database:ty,
         $dialect:expr,
         $head_lock_suffix:expr,
-        $open_erasure_gate:expr,
-        $close_erasure_gate:expr,
         $find_stored_ids:path
     ) => {
         use $crate::error::StoreError;
@@ -384,48 +382,16 @@ macro_rules! implement_store {
             async fn erase_personal_data(
                 &self,
                 subject: &ErasureSubject,
+                cold: &$crate::records::ColdErasure,
                 audit: &(dyn for<'s> Fn(&'s [u64]) -> NewAuditEvent + Sync),
                 now: Timestamp,
             ) -> Result<ErasureOutcome, StoreError> {
-                // Erasure records themselves are never erased: they account for earlier erasures
-                // (and name the operator who performed them).
-                let (condition, value) = match subject {
-                    ErasureSubject::ActorId(id) => ("actor_id = $1 AND action <> 'audit.erased'", id.clone()),
-                    ErasureSubject::ActorEmail(email) => {
-                        ("lower(actor_email) = lower($1) AND action <> 'audit.erased'", email.clone())
-                    }
-                };
                 let mut write = self.db.begin_write().await?;
-                // Take the chain head first, so no append of this subject can commit between the
-                // SELECT of the seqs and the UPDATE (it would be erased but not recorded).
-                let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
-                sqlx::query(&head_sql).execute(&mut *write.transaction).await?;
-                let seqs: Vec<i64> = sqlx::query_scalar(&format!(
-                    "SELECT seq FROM audit_events WHERE {condition} AND personal_salt IS NOT NULL ORDER BY seq"
-                ))
-                .bind(&value)
-                .fetch_all(&mut *write.transaction)
-                .await?;
-                if seqs.is_empty() {
-                    return Ok(ErasureOutcome { erased_seqs: vec![], record_seq: None });
+                let outcome = erase_in(&mut write.transaction, &self.db.frontier_cache, subject, cold, audit, now).await?;
+                if outcome.record_seq.is_some() {
+                    write.transaction.commit().await?;
                 }
-                sqlx::query($open_erasure_gate).execute(&mut *write.transaction).await?;
-                sqlx::query(&format!(
-                    "UPDATE audit_events SET actor_id = NULL, actor_email = NULL, actor_ip = NULL, \
-                     resource_name = NULL, metadata = NULL, personal_salt = NULL \
-                     WHERE {condition} AND personal_salt IS NOT NULL"
-                ))
-                .bind(&value)
-                .execute(&mut *write.transaction)
-                .await?;
-                if !$close_erasure_gate.is_empty() {
-                    sqlx::query($close_erasure_gate).execute(&mut *write.transaction).await?;
-                }
-                let seqs: Vec<u64> = seqs.into_iter().map(|seq| seq as u64).collect();
-                let event = audit(&seqs);
-                let receipt = append_in(&mut write.transaction, &self.db.frontier_cache, &[&event], now).await?;
-                write.transaction.commit().await?;
-                Ok(ErasureOutcome { erased_seqs: seqs, record_seq: receipt.first_seq() })
+                Ok(outcome)
             }
 
             async fn create_api_token(

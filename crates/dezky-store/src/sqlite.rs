@@ -136,9 +136,14 @@ implement_store!(
     Sqlite,
     filter_sql::Dialect::Sqlite,
     "",
+    find_stored_ids
+);
+crate::erasure_sql::implement_erasure!(
+    "",
     "INSERT INTO erasure_gate (open) VALUES (1)",
     "DELETE FROM erasure_gate",
-    find_stored_ids
+    "INSERT INTO restore_gate (open) VALUES (1)",
+    "DELETE FROM restore_gate"
 );
 
 implement_worker_store!(SqliteStore);

@@ -111,6 +111,7 @@ impl Log {
                 bytes_uncompressed: lines.len() as u64,
                 created_at: Timestamp::from_millis(1_764_000_100_000),
                 previous_manifest_sha256: previous.as_deref().map(|note| sha256_hex(note.as_bytes())),
+                supersedes_manifest_sha256: None,
             };
             let note = manifest.sign(&signer(), None).unwrap();
             previous = Some(note.clone());

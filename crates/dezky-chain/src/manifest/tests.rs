@@ -23,6 +23,7 @@ fn manifest(start_seq: u64, end_seq: u64) -> Manifest {
         bytes_uncompressed: 1000,
         created_at: Timestamp::from_millis(1_764_000_000_123),
         previous_manifest_sha256: (start_seq > 0).then(|| "34".repeat(32)),
+        supersedes_manifest_sha256: None,
     }
 }
 
@@ -214,5 +215,51 @@ proptest! {
         original.bytes_uncompressed = bytes;
         let note = original.sign(&signer, None).unwrap();
         prop_assert_eq!(verify_manifest(&note, &signer.verifier(), None).unwrap(), original);
+    }
+}
+
+#[test]
+fn a_superseding_manifest_is_version_2_and_keeps_the_chain() {
+    let signer = signer();
+    let first = manifest(0, 9);
+    let first_note = first.sign(&signer, None).unwrap();
+    let first_sha = sha256_hex(first_note.as_bytes());
+    // Version 1 text never mentions the field.
+    assert!(!first.text().contains("supersedes"));
+    let rewritten = Manifest {
+        v: SUPERSEDING_MANIFEST_VERSION,
+        data_sha256: "99".repeat(32),
+        supersedes_manifest_sha256: Some(first_sha.clone()),
+        ..first.clone()
+    };
+    let rewritten_note = rewritten.sign(&signer, None).unwrap();
+    assert_eq!(
+        verify_manifest(&rewritten_note, &signer.verifier(), None).unwrap(),
+        rewritten
+    );
+    let next = Manifest {
+        previous_manifest_sha256: Some(first_sha.clone()),
+        ..manifest(10, 19)
+    };
+    let rewritten_sha = sha256_hex(rewritten_note.as_bytes());
+    assert!(links_to(&next, &rewritten_sha, Some(&rewritten)));
+    assert!(links_to(&next, &first_sha, Some(&first)));
+    assert!(!links_to(&next, &rewritten_sha, Some(&first)));
+    assert!(!links_to(&manifest(0, 9), &first_sha, None));
+    for inconsistent in [
+        Manifest {
+            v: SUPERSEDING_MANIFEST_VERSION,
+            ..first.clone()
+        },
+        Manifest {
+            supersedes_manifest_sha256: Some(first_sha),
+            ..first.clone()
+        },
+        Manifest { v: 3, ..first },
+    ] {
+        assert!(matches!(
+            inconsistent.sign(&signer, None),
+            Err(ManifestError::Inconsistent(_))
+        ));
     }
 }

@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod cold;
 pub mod config;
 pub mod encode;
+pub mod erase;
 pub mod read;
 pub mod run;
 pub mod tiered;

@@ -130,6 +130,9 @@ impl Archiver {
                 Ok(())
             }
         };
+        // Objects an erasure replaced but could not delete at the time (idempotent).
+        let superseded = self.store.superseded_object_keys().await?;
+        crate::archive::erase::delete_objects(Some(&self.cold), &superseded).await;
         let recorded = self.store.list_archive_batches().await?;
         // First finish batches an earlier run recorded but did not delete from hot storage.
         if let Some(oldest_hot) = self.store.oldest_hot_seq().await? {
@@ -169,6 +172,7 @@ impl Archiver {
                 bytes_uncompressed: encoded.bytes_uncompressed,
                 created_at: now,
                 previous_manifest_sha256: previous_manifest.clone(),
+                supersedes_manifest_sha256: None,
             };
             let note = manifest
                 .sign(&self.signer.signer, self.signer.hmac())
@@ -185,6 +189,8 @@ impl Archiver {
                 bytes_compressed: encoded.compressed.len() as u64,
                 bytes_uncompressed: encoded.bytes_uncompressed,
                 data_sha256: encoded.data_sha256,
+                original_manifest_sha256: manifest_sha256.clone(),
+                revision: 0,
                 manifest_sha256,
                 data_key,
                 manifest_key,

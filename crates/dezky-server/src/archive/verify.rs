@@ -49,7 +49,7 @@ pub async fn verify_across_tiers(
     let head = store.chain_head().await?;
     let batches = store.list_archive_batches().await?;
     let mut expected_start = 0;
-    let mut previous_manifest: Option<String> = None;
+    let mut previous_batch: Option<&ArchiveBatch> = None;
     let mut verified_batches = 0;
     for batch in &batches {
         if batch.start_seq != expected_start {
@@ -64,12 +64,12 @@ pub async fn verify_across_tiers(
             batch,
             cold,
             keys: manifest_keys.as_ref().map(|(verifier, hmac)| (verifier, *hmac)),
-            previous_manifest: previous_manifest.as_deref(),
+            previous_batch,
         };
         check.run(&mut verifier).await;
         verified_batches += 1;
         expected_start = batch.end_seq + 1;
-        previous_manifest = Some(batch.manifest_sha256.clone());
+        previous_batch = Some(batch);
     }
     let highest_archived_seq = batches.last().map(|batch| batch.end_seq);
     let oldest_hot_seq = store.oldest_hot_seq().await?;
@@ -113,7 +113,9 @@ struct BatchCheck<'a> {
     batch: &'a ArchiveBatch,
     cold: Option<&'a ColdStorage>,
     keys: Option<(&'a dezky_chain::checkpoint::NoteVerifier, HmacKey<'a>)>,
-    previous_manifest: Option<&'a str>,
+    /// The batch before this one: this manifest links to its first manifest (or, before any
+    /// rewrite, its only one).
+    previous_batch: Option<&'a ArchiveBatch>,
 }
 
 impl BatchCheck<'_> {
@@ -265,11 +267,34 @@ impl BatchCheck<'_> {
                 }
             }
         };
-        if manifest.previous_manifest_sha256.as_deref() != self.previous_manifest {
+        // The link names the previous batch's first manifest; its current manifest (checked
+        // when that batch was) supersedes exactly that one, so both hashes are vouched for.
+        let link = manifest.previous_manifest_sha256.as_deref();
+        let linked = match self.previous_batch {
+            None => link.is_none(),
+            Some(previous) => {
+                link == Some(previous.original_manifest_sha256.as_str())
+                    || link == Some(previous.manifest_sha256.as_str())
+            }
+        };
+        if !linked {
             mismatch(
                 verifier,
-                format!("a manifest chained to {:?}", self.previous_manifest),
+                format!(
+                    "a manifest chained to {:?}",
+                    self.previous_batch.map(|previous| &previous.original_manifest_sha256)
+                ),
                 format!("chained to {:?}", manifest.previous_manifest_sha256),
+            );
+        }
+        // A rewritten batch's manifest must say which first manifest it replaces; an original
+        // one must not claim to replace anything.
+        let expected_supersedes = (batch.revision > 0).then_some(batch.original_manifest_sha256.as_str());
+        if manifest.supersedes_manifest_sha256.as_deref() != expected_supersedes {
+            mismatch(
+                verifier,
+                format!("a manifest superseding {expected_supersedes:?}"),
+                format!("superseding {:?}", manifest.supersedes_manifest_sha256),
             );
         }
         if manifest.start_seq != batch.start_seq

@@ -4,6 +4,7 @@ mod support;
 
 mod access;
 mod archive;
+mod archive_erasure;
 mod archive_failures;
 mod archive_read;
 mod archive_restore;
