@@ -3,6 +3,7 @@
 //! with queries, the real server's memory and a CSV export at each size, then checkpoints,
 //! verification and proofs on the largest log, and ingest.
 
+use crate::archive;
 use crate::baseline::{self, Baseline};
 use crate::measure::{self, AppendResult};
 use crate::queries;
@@ -106,6 +107,25 @@ pub async fn run(backend: TestBackend, sizes: &Sizes, dezky_bin: &Path) -> anyho
     if sizes.ingest_events > 0 {
         result.ingest = Some(ingest(backend, sizes.ingest_events, label).await?);
     }
+    if sizes.archive_events > 0 {
+        let mut destinations = vec![archive::Destination::Folder];
+        if let Some(endpoint) = &sizes.s3_endpoint {
+            destinations.push(archive::Destination::S3 {
+                endpoint: endpoint.clone(),
+            });
+        }
+        for destination in &destinations {
+            let run = archive::measure(backend, sizes.archive_events, destination).await?;
+            eprintln!(
+                "{label}: archive to {} {:.0} events/s ({:.1} MiB/s), verified across tiers {:.0} events/s",
+                run.destination,
+                run.archive_events_per_second,
+                run.archive_mib_per_second,
+                run.verify_events_per_second
+            );
+            result.archive.push(run);
+        }
+    }
     Ok(result)
 }
 
@@ -134,7 +154,7 @@ async fn query_logs(
     let mut logs = vec![];
     let mut loaded = 0;
     for &size in &sizes.query_events {
-        let load_events_per_second = querylog::grow(store.clone(), loaded, size, timeline).await?;
+        let load_events_per_second = grow_with_statistics(&database.url, store.clone(), loaded, size, timeline).await?;
         loaded = size;
         let events = store.next_seq().await?;
         eprintln!("{label}: log grown to {events} events at {load_events_per_second:.0} events/s");
@@ -194,6 +214,41 @@ async fn query_logs(
     Ok((logs, integrity))
 }
 
+/// Grows the log, keeping PostgreSQL's planner statistics fresh on the way. A production
+/// PostgreSQL refreshes them by autovacuum; this machine's runs with `autovacuum = off`, and
+/// without statistics the planner treats the audit table as empty and its plans stop matching
+/// the data. So on PostgreSQL the benchmark runs `ANALYZE` every 10 s while loading and once
+/// at the end, standing in for autovacuum (the report states the server's settings). SQLite
+/// gets nothing: dezky never runs `ANALYZE` there, so neither does the benchmark.
+async fn grow_with_statistics(
+    url: &str,
+    store: Arc<dyn Store>,
+    from: u64,
+    to: u64,
+    timeline: Timeline,
+) -> anyhow::Result<f64> {
+    if !url.starts_with("postgres") {
+        return querylog::grow(store, from, to, timeline).await;
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await?;
+    let analyzer_pool = pool.clone();
+    let analyzer = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            if let Err(error) = sqlx::query("ANALYZE").execute(&analyzer_pool).await {
+                eprintln!("postgres: ANALYZE while loading failed: {error}");
+            }
+        }
+    });
+    let grown = querylog::grow(store, from, to, timeline).await;
+    analyzer.abort();
+    sqlx::query("ANALYZE").execute(&pool).await?;
+    grown
+}
+
 async fn ingest(backend: TestBackend, events: usize, label: &str) -> anyhow::Result<Ingest> {
     let lines = events.max(1_000);
     let (_database, store) = fresh_store(backend).await?;
@@ -224,9 +279,20 @@ async fn database_version(url: &str) -> anyhow::Result<String> {
             .max_connections(1)
             .connect(url)
             .await?;
-        Ok(sqlx::query_scalar::<_, String>("SHOW server_version")
-            .fetch_one(&pool)
-            .await?)
+        let mut described = vec![];
+        for setting in ["server_version", "autovacuum", "shared_buffers", "synchronous_commit"] {
+            let value: String = sqlx::query_scalar(&format!("SHOW {setting}")).fetch_one(&pool).await?;
+            described.push(if setting == "server_version" {
+                value
+            } else {
+                format!("{setting}={value}")
+            });
+        }
+        // Said in the report, because the benchmark stands in for autovacuum when it is off.
+        if described.iter().any(|setting| setting == "autovacuum=off") {
+            described.push("ANALYZE every 10 s while loading".to_owned());
+        }
+        Ok(described.join(", "))
     } else {
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)

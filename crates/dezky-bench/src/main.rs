@@ -12,6 +12,7 @@
 //! `--writers`, `--ingest`, `--markdown`).
 //! Not a test: timings depend on the machine, so nothing here asserts a number.
 
+mod archive;
 mod backend_run;
 mod baseline;
 mod classic;

@@ -116,6 +116,7 @@ pub fn markdown(result: &SuiteResult, svg_link: Option<&str>) -> String {
     server_section(&mut out, result);
     integrity_section(&mut out, result);
     ingest_section(&mut out, result);
+    archive_section(&mut out, result);
     let _ = writeln!(out, "### Against the targets (issue 7)\n");
     let _ = writeln!(out, "| target | measured | status |\n|---|---|---|");
     for row in target_rows(result) {
@@ -437,6 +438,49 @@ fn ingest_section(out: &mut String, result: &SuiteResult) {
             let _ = write!(row, " {rate} |");
         }
         let _ = writeln!(out, "{row}");
+    }
+    out.push('\n');
+}
+
+fn archive_section(out: &mut String, result: &SuiteResult) {
+    if result.backends.iter().all(|backend| backend.archive.is_empty()) {
+        return;
+    }
+    let _ = writeln!(out, "### Cold storage (issue 5)\n");
+    let _ = writeln!(
+        out,
+        "One archive run over a fresh log (every event older than the retention, which is set to zero), \
+         batches of 50,000: read, JSONL, gzip, signed manifest, upload, read-back confirmation, record, \
+         delete from the hot table. Then the whole log verified across both tiers (manifest signatures and \
+         chain, data hashes, every event and checkpoint). S3 = {}.\n",
+        result
+            .sizes
+            .s3_endpoint
+            .as_deref()
+            .map_or("not measured (no --s3-endpoint)".to_owned(), |endpoint| format!(
+                "moto's S3 server at {endpoint}, on this machine"
+            ))
+    );
+    let _ = writeln!(
+        out,
+        "| backend | destination | events | batches | compressed (uncompressed) | archive events/s | archive MiB/s (compressed) | verification across tiers (events/s) |\n|---|---|---|---|---|---|---|---|"
+    );
+    for backend in &result.backends {
+        for run in &backend.archive {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} ({}) | {} | {:.1} | {} |",
+                backend.backend,
+                run.destination,
+                thousands(run.events as f64),
+                run.batches,
+                bytes_label(run.bytes_compressed),
+                bytes_label(run.bytes_uncompressed),
+                thousands(run.archive_events_per_second),
+                run.archive_mib_per_second,
+                thousands(run.verify_events_per_second),
+            );
+        }
     }
     out.push('\n');
 }

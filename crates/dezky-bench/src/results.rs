@@ -50,6 +50,12 @@ pub struct Sizes {
     pub proof_samples: usize,
     pub ingest_events: usize,
     pub limit_seconds: f64,
+    /// Events archived per destination; 0 skips the archive measurement.
+    #[serde(default)]
+    pub archive_events: u64,
+    /// The S3-compatible server archived to beside the folder (`None`: folder only).
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -190,6 +196,28 @@ pub struct BackendResult {
     pub query_logs: Vec<QueryLog>,
     pub integrity: Option<Integrity>,
     pub ingest: Option<Ingest>,
+    /// Archive runs to cold storage, one per destination (absent in results from before it).
+    #[serde(default)]
+    pub archive: Vec<ArchiveRun>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveRun {
+    /// `folder` (AUDIT_COLD_DIR) or `s3` (the S3-compatible server given by --s3-endpoint).
+    pub destination: String,
+    pub events: u64,
+    pub batches: u64,
+    pub bytes_compressed: u64,
+    pub bytes_uncompressed: u64,
+    /// Events moved per second by one archive run (read, encode, gzip, sign, upload, confirm,
+    /// record, delete from the hot table).
+    pub archive_events_per_second: f64,
+    /// Compressed bytes written to cold storage per second of that run.
+    pub archive_mib_per_second: f64,
+    /// Events verified across both tiers afterwards (nearly all of them cold).
+    pub verified_events: u64,
+    pub verify_events_per_second: f64,
 }
 
 impl BackendResult {

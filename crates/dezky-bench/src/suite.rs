@@ -52,6 +52,13 @@ pub struct SuiteArguments {
     /// Lines and webhook events of the ingest measurements; 0 skips them [default: 50000; smoke 1000]
     #[arg(long)]
     pub ingest_events: Option<usize>,
+    /// Events archived to cold storage per destination; 0 skips it [default: 200000; smoke 2000]
+    #[arg(long)]
+    pub archive_events: Option<u64>,
+    /// An S3-compatible server (path-style, accepting unsigned bucket creation: MinIO, moto) to
+    /// archive to beside a local folder [default: $DEZKY_TEST_S3_ENDPOINT when set, else folder only]
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
     /// Seconds each physical-limit loop runs (SHA-256 per input size, fsync) [default: 2; smoke 0.1]
     #[arg(long)]
     pub limit_seconds: Option<f64>,
@@ -121,6 +128,12 @@ impl SuiteArguments {
             proof_samples: pick(self.proof_samples, 1_000, 10),
             ingest_events: pick(self.ingest_events, 50_000, 1_000),
             limit_seconds: self.limit_seconds.unwrap_or(if self.smoke { 0.1 } else { 2.0 }),
+            archive_events: self.archive_events.unwrap_or(if self.smoke { 2_000 } else { 200_000 }),
+            s3_endpoint: self
+                .s3_endpoint
+                .clone()
+                .or_else(|| std::env::var("DEZKY_TEST_S3_ENDPOINT").ok())
+                .filter(|endpoint| !endpoint.is_empty()),
         };
         for (flag, value) in [
             ("--append-events", sizes.append_events),
