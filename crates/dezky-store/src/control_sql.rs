@@ -275,6 +275,13 @@ macro_rules! implement_control_store {
                         .execute(&mut *write.transaction)
                         .await?;
                 }
+                // Its API tokens die with it: a later tenant given the freed slug must not
+                // inherit them.
+                sqlx::query("UPDATE api_tokens SET revoked_at_ms = $1 WHERE scope = 'tenant' AND tenant_slug = $2 AND revoked_at_ms IS NULL")
+                    .bind(now.as_millis())
+                    .bind(slug.as_str())
+                    .execute(&mut *write.transaction)
+                    .await?;
                 append_all(&mut write.transaction, &self.db.frontier_cache, &audit, now).await?;
                 write.transaction.commit().await?;
                 Ok(())

@@ -9,6 +9,7 @@ use crate::extract::ApiPath;
 use crate::routes::tenants::{TenantView, tenant_subject};
 use axum::Json;
 use axum::extract::State;
+use dezky_core::TokenScope;
 use dezky_store::control::TenantChange;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -150,10 +151,19 @@ pub async fn purge_tenant(
         .iter()
         .filter(|invite| invite.membership.as_ref().is_some_and(|m| m.tenant == tenant.slug))
         .count();
+    // So are its API tokens (revoked in the purge's transaction).
+    let tokens = state
+        .store
+        .list_api_tokens()
+        .await?
+        .iter()
+        .filter(|token| token.revoked_at.is_none() && token.scope == TokenScope::Tenant(tenant.slug.clone()))
+        .count();
     let mut metadata = Map::new();
     metadata.insert("fields".into(), Value::Object(tenant.fields.to_json()));
     metadata.insert("membersRemoved".into(), json!(members));
     metadata.insert("invitesRevoked".into(), json!(invites));
+    metadata.insert("tokensRevoked".into(), json!(tokens));
     let events = vec![event(
         &state,
         &caller,

@@ -141,6 +141,9 @@ async fn tenants_live_through_their_lifecycle_with_audited_steps(db: TestDatabas
         .await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "slug_taken"));
     assert_eq!(events(&app, "tenant.deleted", "success").await.len(), 1);
+    let tenant_token = app.tenant_token("acme").await;
+    let (status, _) = app.get("/api/v1/tenants/acme/audit", &tenant_token).await;
+    assert_eq!(status, StatusCode::OK, "the tenant's token works until the purge");
     let (status, purged) = send(&app, Method::DELETE, "/api/v1/tenants/acme/purge", &op, None).await;
     assert_eq!((status, &purged["purged"]), (StatusCode::OK, &json!("acme")));
     let (status, _) = app.get("/api/v1/tenants/acme", &op).await;
@@ -148,9 +151,13 @@ async fn tenants_live_through_their_lifecycle_with_audited_steps(db: TestDatabas
     let purges = events(&app, "tenant.purged", "success").await;
     assert_eq!(purges.len(), 1);
     assert_eq!(purges[0]["tenantSlug"], "acme");
+    assert_eq!(purges[0]["metadata"]["tokensRevoked"], 1);
     // The audit trail is kept, and the slug is free again.
     assert_eq!(events(&app, "tenant.created", "success").await.len(), 2);
     create_tenant(&app, json!({"slug": "acme", "name": "Acme reborn"})).await;
+    // The old tenant's token does not open the new tenant's log.
+    let (status, body) = app.get("/api/v1/tenants/acme/audit", &tenant_token).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
     let (status, _) = send(&app, Method::DELETE, "/api/v1/tenants/nope/purge", &op, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
