@@ -1,6 +1,7 @@
 //! End-to-end tests of the `dezky` binary as an operator runs it.
 
 mod bundle_cli;
+mod bundle_erasure;
 mod commands;
 mod crash_ingest;
 mod export_memory;
