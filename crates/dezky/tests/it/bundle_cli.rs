@@ -2,7 +2,7 @@
 //! hot tail, written by one machine and verified with nothing but the file (the verify runs
 //! get no database, no cold storage and no signing key file).
 
-use crate::support::{Server, run, temp_database_and_key};
+use crate::support::{Server, folder_cold, run, s3_cold, temp_database_and_key};
 use dezky_testkit::{TestBackend, temp_folder};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -255,31 +255,6 @@ async fn bad_input_is_named(setup: &Setup, size: u64, good: &Path) {
     let output = run(&[], &["verify", "--bundle", &good.display().to_string()]);
     assert!(output.status.success());
     assert!(stderr(&output).contains("pin the log's key"), "{}", stderr(&output));
-}
-
-/// Cold storage settings for a fresh folder (returned to be removed afterwards).
-pub(crate) fn folder_cold() -> (Vec<(String, String)>, PathBuf) {
-    let cold = temp_folder("bundle-cold");
-    (vec![("AUDIT_COLD_DIR".into(), cold.display().to_string())], cold)
-}
-
-/// Cold storage settings for a fresh bucket on the S3 server scripts/test starts (moto).
-pub(crate) async fn s3_cold() -> Vec<(String, String)> {
-    let endpoint = std::env::var("DEZKY_TEST_S3_ENDPOINT")
-        .expect("DEZKY_TEST_S3_ENDPOINT: run through scripts/test, which starts moto's S3 server");
-    let bucket = format!("dz-bundle-{:08x}", rand::random::<u32>());
-    let created = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success());
-    vec![
-        ("AUDIT_COLD_ENDPOINT".into(), endpoint),
-        ("AUDIT_COLD_BUCKET".into(), bucket),
-        ("AUDIT_COLD_ACCESS_KEY".into(), "dezky-test".into()),
-        ("AUDIT_COLD_SECRET_KEY".into(), "dezky-test-secret".into()),
-    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,8 @@
 //! object holds them; it verifies with nothing but the file, and tampering with a superseding
 //! manifest (edited, or rolled back to the first manifest) or with an erased event is named.
 
-use crate::bundle_cli::{Setup, folder_cold, kinds, s3_cold, setup, stderr};
+use crate::bundle_cli::{Setup, kinds, setup, stderr};
+use crate::support::{folder_cold, s3_cold};
 use dezky_chain::manifest::sha256_hex;
 use dezky_testkit::TestBackend;
 use serde_json::{Value, json};

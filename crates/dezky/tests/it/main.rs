@@ -3,6 +3,7 @@
 mod bundle_cli;
 mod bundle_erasure;
 mod commands;
+mod crash_archive;
 mod crash_ingest;
 mod export_memory;
 mod support;

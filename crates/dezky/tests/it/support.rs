@@ -141,3 +141,28 @@ pub async fn temp_database_and_key(
     assert!(vkey.starts_with("dezky.test/audit+"), "{vkey}");
     (database, key_file, vkey)
 }
+
+/// Cold storage settings for a fresh folder (returned to be removed afterwards).
+pub(crate) fn folder_cold() -> (Vec<(String, String)>, std::path::PathBuf) {
+    let cold = dezky_testkit::temp_folder("cold");
+    (vec![("AUDIT_COLD_DIR".into(), cold.display().to_string())], cold)
+}
+
+/// Cold storage settings for a fresh bucket on the S3 server scripts/test starts (moto).
+pub(crate) async fn s3_cold() -> Vec<(String, String)> {
+    let endpoint = std::env::var("DEZKY_TEST_S3_ENDPOINT")
+        .expect("DEZKY_TEST_S3_ENDPOINT: run through scripts/test, which starts moto's S3 server");
+    let bucket = format!("dz-cli-{:08x}", rand::random::<u32>());
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    vec![
+        ("AUDIT_COLD_ENDPOINT".into(), endpoint),
+        ("AUDIT_COLD_BUCKET".into(), bucket),
+        ("AUDIT_COLD_ACCESS_KEY".into(), "dezky-test".into()),
+        ("AUDIT_COLD_SECRET_KEY".into(), "dezky-test-secret".into()),
+    ]
+}
