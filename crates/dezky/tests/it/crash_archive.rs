@@ -7,9 +7,7 @@
 //! `a_run_stopped_after_any_step_loses_and_duplicates_nothing`; this test adds real process
 //! death at points nobody chose.
 
-use crate::support::{Server, folder_cold, run, s3_cold};
-use dezky_core::{Action, ActorType, NewAuditEvent, Source};
-use dezky_server::clock::{Clock, SystemClock};
+use crate::support::{Server, fill, folder_cold, run, s3_cold};
 use dezky_testkit::{TestBackend, TestDatabase, temp_folder};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -24,23 +22,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-async fn fill(database_url: &str) {
-    let store = dezky_store::open(database_url).await.unwrap();
-    let source = Source::parse("portal").unwrap();
-    let action = Action::parse("portal.signed_in").unwrap();
-    for chunk in 0..EVENTS / 10_000 {
-        let events = (chunk * 10_000..(chunk + 1) * 10_000)
-            .map(|i| {
-                let mut event = NewAuditEvent::new(SystemClock.now(), ActorType::User, action.clone(), source.clone());
-                event.external_id = Some(format!("e-{i}"));
-                event.actor_email = Some(format!("user{}@acme.example", i % 97));
-                event
-            })
-            .collect();
-        store.append_events(events, SystemClock.now()).await.unwrap();
-    }
 }
 
 /// Every seq below the head is in exactly one tier: the batches tile 0..=highest, hot rows run
@@ -98,7 +79,7 @@ async fn archive_runs_survive_repeated_sigkill(database: TestDatabase, cold: Vec
         "{}",
         String::from_utf8_lossy(&migrated.stderr)
     );
-    fill(&database.url).await;
+    fill(&database.url, EVENTS).await;
     let token = String::from_utf8(run(&environment, &["token", "create", "--operator"]).stdout)
         .unwrap()
         .trim()

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `dezky` binary as an operator runs it.
 
+mod archive_daily;
 mod bundle_cli;
 mod bundle_erasure;
 mod commands;

@@ -166,3 +166,26 @@ pub(crate) async fn s3_cold() -> Vec<(String, String)> {
         ("AUDIT_COLD_SECRET_KEY".into(), "dezky-test-secret".into()),
     ]
 }
+
+/// Appends `count` events straight through the store (the database must be migrated).
+pub(crate) async fn fill(database_url: &str, count: u64) {
+    use dezky_core::{Action, ActorType, NewAuditEvent, Source};
+    use dezky_server::clock::{Clock, SystemClock};
+    let store = dezky_store::open(database_url).await.unwrap();
+    let source = Source::parse("portal").unwrap();
+    let action = Action::parse("portal.signed_in").unwrap();
+    let mut start = 0;
+    while start < count {
+        let end = (start + 10_000).min(count);
+        let events = (start..end)
+            .map(|i| {
+                let mut event = NewAuditEvent::new(SystemClock.now(), ActorType::User, action.clone(), source.clone());
+                event.external_id = Some(format!("e-{i}"));
+                event.actor_email = Some(format!("user{}@acme.example", i % 97));
+                event
+            })
+            .collect();
+        store.append_events(events, SystemClock.now()).await.unwrap();
+        start = end;
+    }
+}
