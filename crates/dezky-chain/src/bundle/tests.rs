@@ -363,3 +363,67 @@ fn headers_that_cannot_be_verified_say_why() {
     let round_trip = parse_header(&serde_json::to_vec(&good).unwrap()).unwrap();
     assert_eq!(serde_json::to_value(round_trip).unwrap(), good);
 }
+
+/// The version 2 manifest an erasure writes for batch `index` of `first` (the first
+/// manifests): the same range and links, the data as `erased` holds it, superseding the first.
+fn superseding(first: &[String], index: usize, erased: &Log, supersedes: &str) -> String {
+    let mut manifest = parse_manifest_text(&unverified_text(&first[index])).unwrap();
+    let lines: String = (manifest.start_seq..=manifest.end_seq)
+        .map(|seq| erased.line(seq) + "\n")
+        .collect();
+    manifest.v = crate::manifest::SUPERSEDING_MANIFEST_VERSION;
+    manifest.uncompressed_sha256 = sha256_hex(lines.as_bytes());
+    manifest.bytes_uncompressed = lines.len() as u64;
+    manifest.supersedes_manifest_sha256 = Some(supersedes.to_owned());
+    manifest.sign(&signer(), None).unwrap()
+}
+
+#[test]
+fn a_rewritten_batch_verifies_with_its_superseding_manifest_and_only_with_it() {
+    let original = log(30, &[]);
+    let erased = log(30, &[12]);
+    let first = original.manifests(&[(0, 9), (10, 19), (20, 29)], 30);
+    let first_sha = sha256_hex(first[1].as_bytes());
+    let rewritten = superseding(&first, 1, &erased, &first_sha);
+    let with = |middle: String| vec![first[0].clone(), middle, first[2].clone()];
+    // The next batch links to the first manifest; the superseding one vouches for that link.
+    let report = verify(
+        erased.header(0, 29, with(rewritten.clone()), &[30]),
+        &lines(&erased, 0, 29),
+        None,
+    );
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.manifests_verified, 3);
+    assert_eq!(report.batches_data_verified, 3);
+    assert_eq!(report.erased_without_record_in_range, vec![12]);
+    // A range that starts inside the rewritten batch: its link to the batch before is not in
+    // the bundle, the next batch's link still is.
+    let report = verify(
+        erased.header(15, 29, with(rewritten.clone())[1..].to_vec(), &[30]),
+        &lines(&erased, 15, 29),
+        None,
+    );
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.batches_data_verified, 1);
+
+    // Rolled back to the first manifest: signed and chained, but not the data it holds now.
+    let report = verify(erased.header(0, 29, first.clone(), &[30]), &lines(&erased, 0, 29), None);
+    assert_eq!(kinds(&report), vec![(BreakKind::ArchiveDataHashMismatch, Some(10))]);
+    // A superseding manifest (validly signed) that names another manifest than the one the
+    // next batch links to: the link is not vouched for.
+    let elsewhere = superseding(&first, 1, &erased, &sha256_hex(first[0].as_bytes()));
+    let report = verify(
+        erased.header(0, 29, with(elsewhere), &[30]),
+        &lines(&erased, 0, 29),
+        None,
+    );
+    assert_eq!(kinds(&report), vec![(BreakKind::ManifestSignatureMismatch, Some(20))]);
+    // Edited after signing.
+    let edited = rewritten.replacen(&first_sha, &sha256_hex(first[0].as_bytes()), 1);
+    assert_ne!(edited, rewritten);
+    let report = verify(erased.header(0, 29, with(edited), &[30]), &lines(&erased, 0, 29), None);
+    assert!(
+        kinds(&report).contains(&(BreakKind::ManifestSignatureMismatch, Some(10))),
+        "{report:?}"
+    );
+}

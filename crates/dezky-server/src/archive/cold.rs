@@ -25,6 +25,13 @@ pub enum ColdError {
         "cold storage refused to store {key}: the bucket (or folder) does not exist or is not accessible under this name ({reason})"
     )]
     NoBucket { key: String, reason: String },
+    /// S3 answers 403 for a key it does not know (InvalidAccessKeyId), a wrong secret
+    /// (SignatureDoesNotMatch) and a key without permission on the bucket (AccessDenied); the
+    /// operator's next step is the same for all three, so the message names the variables.
+    #[error(
+        "cold storage refused the credentials for {key}: check AUDIT_COLD_ACCESS_KEY and AUDIT_COLD_SECRET_KEY, and that this key may read, write and delete objects in the bucket ({reason})"
+    )]
+    Refused { key: String, reason: String },
     #[error("cold storage failed on {key}: {reason}")]
     Failed { key: String, reason: String },
 }
@@ -45,6 +52,12 @@ impl std::fmt::Debug for ColdStorage {
 fn failed(key: &str, error: object_store::Error) -> ColdError {
     match error {
         object_store::Error::NotFound { .. } => ColdError::Missing { key: key.to_owned() },
+        refused @ (object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) => {
+            ColdError::Refused {
+                key: key.to_owned(),
+                reason: with_causes(&refused),
+            }
+        }
         other => ColdError::Failed {
             key: key.to_owned(),
             reason: with_causes(&other),
@@ -52,7 +65,8 @@ fn failed(key: &str, error: object_store::Error) -> ColdError {
     }
 }
 
-/// The error and its causes ("builder error" alone says nothing; its source says what).
+/// The error and its causes ("builder error" alone says nothing; its source says what), on one
+/// line: S3's XML error bodies carry newlines, and the text ends up in a log line and the API.
 fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
@@ -64,7 +78,7 @@ fn with_causes(error: &dyn std::error::Error) -> String {
         }
         cause = inner.source();
     }
-    text
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl ColdStorage {

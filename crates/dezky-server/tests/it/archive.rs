@@ -347,6 +347,51 @@ async fn without_cold_storage_runs_are_refused_and_only_operators_archive(db: Te
     assert_eq!(batches(&app).await, Vec::<Value>::new());
 }
 
+/// The server-side encryption moto reports for an object (it answers any signature, and HEAD
+/// carries `x-amz-server-side-encryption` only for objects stored with it).
+async fn encryption_of(cold: &Cold, key: &str) -> Option<String> {
+    let Cold::Bucket { endpoint, bucket } = cold else {
+        unreachable!("a bucket")
+    };
+    let response = reqwest::Client::new()
+        .head(format!("{endpoint}/{bucket}/{key}"))
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=dezky-test/20261125/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{key}");
+    response
+        .headers()
+        .get("x-amz-server-side-encryption")
+        .map(|value| value.to_str().unwrap().to_owned())
+}
+
+async fn with_audit_cold_sse_every_object_is_stored_encrypted(db: TestDatabase) {
+    let cold = Cold::bucket().await;
+    let app = spawn_cold(
+        db,
+        &cold,
+        &[("AUDIT_COLD_SSE", "true"), ("AUDIT_ARCHIVE_BATCH_EVENTS", "20")],
+    )
+    .await;
+    fill(&app, 30).await;
+    let size = checkpoint(&app).await;
+    assert_eq!(run(&app).await, json!({ "ok": true, "batches": 2, "events": size }));
+    for batch in batches(&app).await {
+        for key in ["dataKey", "manifestKey"] {
+            let key = batch[key].as_str().unwrap();
+            assert_eq!(encryption_of(&cold, key).await.as_deref(), Some("AES256"), "{key}");
+        }
+    }
+    // The check tells the difference: an object written without the setting has none.
+    cold.write("audit/plain", b"plain".to_vec()).await;
+    assert_eq!(encryption_of(&cold, "audit/plain").await, None);
+    assert_eq!(verify(&app).await["ok"], true);
+}
+
 on_both_backends!(
     a_large_log_archives_to_a_folder_in_several_batches,
     a_large_log_archives_to_s3_in_several_batches,
@@ -357,4 +402,5 @@ on_both_backends!(
     a_missing_batch_record_is_an_archive_seq_discontinuity,
     hot_rows_can_only_leave_through_the_audited_archive_path,
     without_cold_storage_runs_are_refused_and_only_operators_archive,
+    with_audit_cold_sse_every_object_is_stored_encrypted,
 );

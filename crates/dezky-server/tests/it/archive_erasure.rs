@@ -1,10 +1,11 @@
 //! Erasure reaching the cold tier: archived batches holding the subject's events are rewritten
 //! (new data object, superseding manifest, old objects deleted), restored copies follow, and
-//! verification across tiers stays green. On both databases, with a folder and with S3.
+//! verification across tiers stays green; tampering with a rewritten batch is named like
+//! tampering with an original one. On both databases, with a folder and with S3.
 
 use crate::archive_read::{append, page, seqs, two_tiers};
 use crate::support::app::TestApp;
-use crate::support::cold::{Cold, batches, checkpoint, run, verify};
+use crate::support::cold::{Cold, batches, break_kinds, checkpoint, run, verify};
 use dezky_server::archive::encode::decompress;
 use dezky_testkit::{TestDatabase, on_both_backends};
 use reqwest::StatusCode;
@@ -134,4 +135,59 @@ async fn erasure_rewrites_an_s3_archive(db: TestDatabase) {
     erasure_rewrites_the_archive(db, Cold::bucket().await).await;
 }
 
-on_both_backends!(erasure_rewrites_a_folder_archive, erasure_rewrites_an_s3_archive);
+/// A rewritten batch is guarded like an original one: its superseding manifest edited, the
+/// batch rolled back to its first objects (which still hold the erased personal data), or its
+/// objects deleted, each named with its kind.
+async fn tampering_with_rewritten_batches_is_detected_with_its_kind(db: TestDatabase) {
+    let cold = Cold::folder();
+    let app = two_tiers(db, &cold).await;
+    let before = batches(&app).await;
+    let key = |batches: &[Value], index: usize, field: &str| batches[index][field].as_str().unwrap().to_owned();
+    let first_manifest = cold.read(&key(&before, 1, "manifestKey")).await.unwrap();
+    let first_data = cold.read(&key(&before, 1, "dataKey")).await.unwrap();
+    assert_eq!(erase(&app, "user3@acme.example").await["archiveBatchesRewritten"], 4);
+    assert_eq!(verify(&app).await["ok"], true);
+    let after = batches(&app).await;
+
+    let manifest = String::from_utf8(cold.read(&key(&after, 0, "manifestKey")).await.unwrap()).unwrap();
+    let edited = manifest.replacen("\"bytesCompressed\":", "\"bytesCompressed\":1", 1);
+    assert_ne!(edited, manifest);
+    cold.write(&key(&after, 0, "manifestKey"), edited.into_bytes()).await;
+    cold.write(&key(&after, 1, "manifestKey"), first_manifest).await;
+    cold.write(&key(&after, 1, "dataKey"), first_data).await;
+    cold.remove(&key(&after, 2, "manifestKey")).await;
+    cold.remove(&key(&after, 2, "dataKey")).await;
+
+    let report = verify(&app).await;
+    assert_eq!(report["ok"], false);
+    let kinds = break_kinds(&report);
+    for expected in [
+        ("manifest-signature-mismatch", 0),
+        ("manifest-signature-mismatch", 100),
+        ("archive-data-hash-mismatch", 100),
+        ("archive-missing", 200),
+    ] {
+        assert!(
+            kinds.contains(&(expected.0.to_owned(), Some(expected.1))),
+            "{expected:?} in {report}"
+        );
+    }
+    // The last rewritten batch is untouched: only the chain reports the hole before it.
+    let archive_kinds = [
+        "manifest-signature-mismatch",
+        "archive-data-hash-mismatch",
+        "archive-missing",
+    ];
+    assert!(
+        !kinds
+            .iter()
+            .any(|(kind, seq)| archive_kinds.contains(&kind.as_str()) && *seq == Some(300)),
+        "{report}"
+    );
+}
+
+on_both_backends!(
+    erasure_rewrites_a_folder_archive,
+    erasure_rewrites_an_s3_archive,
+    tampering_with_rewritten_batches_is_detected_with_its_kind,
+);

@@ -2,29 +2,29 @@
 //! hot tail, written by one machine and verified with nothing but the file (the verify runs
 //! get no database, no cold storage and no signing key file).
 
-use crate::support::{Server, run, temp_database_and_key};
+use crate::support::{Server, folder_cold, run, s3_cold, temp_database_and_key};
 use dezky_testkit::{TestBackend, temp_folder};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-struct Setup {
+pub(crate) struct Setup {
     server: Server,
-    operator: String,
+    pub(crate) operator: String,
     ingest: String,
     environment: Vec<(String, String)>,
     vkey: String,
-    folder: PathBuf,
+    pub(crate) folder: PathBuf,
     _database: dezky_testkit::TestDatabase,
 }
 
 impl Setup {
-    fn env(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn env(&self) -> Vec<(&str, &str)> {
         self.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> Value {
         let response = reqwest::Client::new()
             .post(format!("{}{path}", self.server.base))
             .bearer_auth(token)
@@ -36,7 +36,7 @@ impl Setup {
         response.json().await.unwrap()
     }
 
-    async fn ingest(&self, prefix: &str, count: usize) {
+    pub(crate) async fn ingest(&self, prefix: &str, count: usize) {
         let events: Vec<Value> = (0..count)
             .map(|i| json!({ "externalId": format!("{prefix}{i}"), "action": "portal.viewed", "actorEmail": format!("u{i}@x.example") }))
             .collect();
@@ -44,12 +44,12 @@ impl Setup {
             .await;
     }
 
-    async fn checkpoint(&self) -> u64 {
+    pub(crate) async fn checkpoint(&self) -> u64 {
         let body = self.post("/api/v1/audit/checkpoint", &self.operator, json!({})).await;
         body["treeSize"].as_u64().unwrap()
     }
 
-    fn bundle(&self, from: u64, to: u64, out: &Path) -> Output {
+    pub(crate) fn bundle(&self, from: u64, to: u64, out: &Path) -> Output {
         let (from, to) = (from.to_string(), to.to_string());
         let out = out.display().to_string();
         run(
@@ -59,7 +59,7 @@ impl Setup {
     }
 
     /// Verifies on "another machine": no variable at all, only the file and the pinned key.
-    fn verify(&self, file: &Path) -> (Output, Value) {
+    pub(crate) fn verify(&self, file: &Path) -> (Output, Value) {
         let file = file.display().to_string();
         let output = run(&[], &["verify", "--bundle", &file, "--key", &self.vkey]);
         let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
@@ -67,11 +67,11 @@ impl Setup {
     }
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn kinds(report: &Value) -> Vec<(String, Option<u64>)> {
+pub(crate) fn kinds(report: &Value) -> Vec<(String, Option<u64>)> {
     report["breaks"]
         .as_array()
         .unwrap()
@@ -80,7 +80,7 @@ fn kinds(report: &Value) -> Vec<(String, Option<u64>)> {
         .collect()
 }
 
-async fn setup(backend: TestBackend, cold: Vec<(String, String)>) -> Setup {
+pub(crate) async fn setup(backend: TestBackend, cold: Vec<(String, String)>) -> Setup {
     let (database, key_file, vkey) = temp_database_and_key(backend).await;
     let mut environment = vec![
         ("DATABASE_URL".to_owned(), database.url.clone()),
@@ -259,36 +259,14 @@ async fn bad_input_is_named(setup: &Setup, size: u64, good: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_with_a_folder() {
-    let cold = temp_folder("bundle-cold");
-    let setup = setup(
-        TestBackend::Sqlite,
-        vec![("AUDIT_COLD_DIR".into(), cold.display().to_string())],
-    )
-    .await;
+    let (settings, cold) = folder_cold();
+    let setup = setup(TestBackend::Sqlite, settings).await;
     a_bundle_across_tiers_verifies_offline_and_tampering_is_named(setup).await;
     let _ = std::fs::remove_dir_all(&cold);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_with_s3() {
-    let endpoint = std::env::var("DEZKY_TEST_S3_ENDPOINT")
-        .expect("DEZKY_TEST_S3_ENDPOINT: run through scripts/test, which starts moto's S3 server");
-    let bucket = format!("dz-bundle-{:08x}", rand::random::<u32>());
-    let created = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success());
-    let setup = setup(
-        TestBackend::Postgres,
-        vec![
-            ("AUDIT_COLD_ENDPOINT".into(), endpoint),
-            ("AUDIT_COLD_BUCKET".into(), bucket),
-            ("AUDIT_COLD_ACCESS_KEY".into(), "dezky-test".into()),
-            ("AUDIT_COLD_SECRET_KEY".into(), "dezky-test-secret".into()),
-        ],
-    )
-    .await;
+    let setup = setup(TestBackend::Postgres, s3_cold().await).await;
     a_bundle_across_tiers_verifies_offline_and_tampering_is_named(setup).await;
 }

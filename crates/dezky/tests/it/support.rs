@@ -141,3 +141,51 @@ pub async fn temp_database_and_key(
     assert!(vkey.starts_with("dezky.test/audit+"), "{vkey}");
     (database, key_file, vkey)
 }
+
+/// Cold storage settings for a fresh folder (returned to be removed afterwards).
+pub(crate) fn folder_cold() -> (Vec<(String, String)>, std::path::PathBuf) {
+    let cold = dezky_testkit::temp_folder("cold");
+    (vec![("AUDIT_COLD_DIR".into(), cold.display().to_string())], cold)
+}
+
+/// Cold storage settings for a fresh bucket on the S3 server scripts/test starts (moto).
+pub(crate) async fn s3_cold() -> Vec<(String, String)> {
+    let endpoint = std::env::var("DEZKY_TEST_S3_ENDPOINT")
+        .expect("DEZKY_TEST_S3_ENDPOINT: run through scripts/test, which starts moto's S3 server");
+    let bucket = format!("dz-cli-{:08x}", rand::random::<u32>());
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    vec![
+        ("AUDIT_COLD_ENDPOINT".into(), endpoint),
+        ("AUDIT_COLD_BUCKET".into(), bucket),
+        ("AUDIT_COLD_ACCESS_KEY".into(), "dezky-test".into()),
+        ("AUDIT_COLD_SECRET_KEY".into(), "dezky-test-secret".into()),
+    ]
+}
+
+/// Appends `count` events straight through the store (the database must be migrated).
+pub(crate) async fn fill(database_url: &str, count: u64) {
+    use dezky_core::{Action, ActorType, NewAuditEvent, Source};
+    use dezky_server::clock::{Clock, SystemClock};
+    let store = dezky_store::open(database_url).await.unwrap();
+    let source = Source::parse("portal").unwrap();
+    let action = Action::parse("portal.signed_in").unwrap();
+    let mut start = 0;
+    while start < count {
+        let end = (start + 10_000).min(count);
+        let events = (start..end)
+            .map(|i| {
+                let mut event = NewAuditEvent::new(SystemClock.now(), ActorType::User, action.clone(), source.clone());
+                event.external_id = Some(format!("e-{i}"));
+                event.actor_email = Some(format!("user{}@acme.example", i % 97));
+                event
+            })
+            .collect();
+        store.append_events(events, SystemClock.now()).await.unwrap();
+        start = end;
+    }
+}

@@ -3,4 +3,6 @@
 pub mod app;
 pub mod cold;
 pub mod idp;
+pub mod logs;
 pub mod people;
+pub mod s3_gate;
