@@ -2,6 +2,7 @@
 //! log"; upstream `services/audit/pkg/types/types.go` and `services/audit/pkg/service/service.go`.
 
 use crate::fields::{bounded_metadata_from, ip_address, short_text, text_field};
+use crate::filter::ActionFilter;
 use crate::verb::fallback_action;
 use dezky_core::{ActorType, NewAuditEvent, Slug, Source, Timestamp};
 use serde_json::{Map, Value};
@@ -48,17 +49,41 @@ impl Rejection {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LineOutcome {
     Event(Box<NewAuditEvent>),
-    /// The action is on the skip list.
-    Skipped,
+    /// The operator's allowlist/denylist drops the action (counted, not recorded).
+    Filtered,
     Rejected(Rejection),
 }
 
-/// Parses one complete line (without its newline). `external_id` identifies the line (file
-/// fingerprint and offset); `now` stands in for a missing or unreadable `Time`.
+/// Parses one complete line (without its newline), dropping the actions named in
+/// `skipped_actions` exactly. `external_id` identifies the line (file fingerprint and offset);
+/// `now` stands in for a missing or unreadable `Time`.
 pub fn parse_line(
     line: &[u8],
     skipped_actions: &[String],
     external_id: String,
+    now: Timestamp,
+    tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
+) -> LineOutcome {
+    let passes = |action: &str| !skipped_actions.iter().any(|skipped| skipped == action);
+    parse_line_with(line, &passes, || external_id, now, tenant_of)
+}
+
+/// [`parse_line`] with the configured filter (`OCIS_AUDIT_ACTIONS_ONLY`/`_SKIP`); the external
+/// id is made only for a line that becomes an event.
+pub fn parse_filtered_line(
+    line: &[u8],
+    filter: &ActionFilter,
+    external_id: impl FnOnce() -> String,
+    now: Timestamp,
+    tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
+) -> LineOutcome {
+    parse_line_with(line, &|action| filter.passes(action), external_id, now, tenant_of)
+}
+
+fn parse_line_with(
+    line: &[u8],
+    passes: &dyn Fn(&str) -> bool,
+    external_id: impl FnOnce() -> String,
     now: Timestamp,
     tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
 ) -> LineOutcome {
@@ -78,14 +103,14 @@ pub fn parse_line(
     let Some(action) = text_field(&object, "Action") else {
         return LineOutcome::Rejected(Rejection::NoAction);
     };
-    if skipped_actions.iter().any(|skipped| skipped == &action) {
-        return LineOutcome::Skipped;
+    if !passes(&action) {
+        return LineOutcome::Filtered;
     }
     LineOutcome::Event(Box::new(map_object(
         object,
         line.len(),
         &action,
-        external_id,
+        external_id(),
         now,
         tenant_of,
     )))

@@ -15,6 +15,7 @@
 //! records each file/share/space action twice. The bus alone carries `UserSignedIn`.
 
 use crate::fields::{bounded_metadata, text_field};
+use crate::filter::ActionFilter;
 use crate::ocis_audit::TenantHint;
 use crate::verb::fallback_action;
 use base64::Engine;
@@ -70,8 +71,9 @@ fn field_error(field: &'static str, problem: &'static str) -> EnvelopeError {
 #[derive(Clone, Debug, PartialEq)]
 pub enum BusOutcome {
     Event(Box<NewAuditEvent>),
-    /// The verb is on the skip list (by default the reads, as for the file): ack, record nothing.
-    Skipped,
+    /// The operator's filter drops the verb (by default the reads, as for the file): ack,
+    /// count, record nothing.
+    Filtered,
 }
 
 /// Decodes the envelope: `{"ID","Topic","Timestamp","Metadata":{"eventtype",…},"Payload":"<base64>"}`.
@@ -157,12 +159,12 @@ fn optional_string(object: &Map<String, Value>, key: &'static str) -> Result<Opt
     }
 }
 
-/// Decodes and maps one message body. `skipped_actions` are verbs without the `ocis.` prefix
-/// (`OCIS_AUDIT_ACTIONS_SKIP`), applied to every event except a failed link access;
-/// `now` stands in for an event without any time.
+/// Decodes and maps one message body. `filter` is the file tail's (`OCIS_AUDIT_ACTIONS_ONLY` /
+/// `_SKIP`), applied to the audit action the event type becomes (the verb without `ocis.`);
+/// its denylist spares a failed link access. `now` stands in for an event without any time.
 pub fn parse_message(
     message: &[u8],
-    skipped_actions: &[String],
+    filter: &ActionFilter,
     now: Timestamp,
     tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
 ) -> Result<BusOutcome, EnvelopeError> {
@@ -171,8 +173,8 @@ pub fn parse_message(
     // The skip list is for read traffic; a failed public-link access (someone guessing a link
     // password) is a security signal and is kept even though it shares the verb.
     let failed = short_type(&envelope.event_type) == "LinkAccessFailed";
-    if !failed && skipped_actions.iter().any(|skipped| skipped == &verb) {
-        return Ok(BusOutcome::Skipped);
+    if !filter.is_allowed(&verb) || (!failed && filter.is_skipped(&verb)) {
+        return Ok(BusOutcome::Filtered);
     }
     Ok(BusOutcome::Event(Box::new(map_envelope(
         &envelope, &verb, now, tenant_of,

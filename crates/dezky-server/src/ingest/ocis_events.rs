@@ -32,7 +32,8 @@ const FETCH_WAIT: Duration = Duration::from_millis(500);
 pub struct FetchReport {
     pub recorded: u64,
     pub duplicates: u64,
-    pub skipped: u64,
+    /// Messages dropped by OCIS_AUDIT_ACTIONS_ONLY / OCIS_AUDIT_ACTIONS_SKIP.
+    pub filtered: u64,
     pub rejected: u64,
     pub gaps: u64,
 }
@@ -42,7 +43,6 @@ pub struct OcisEvents {
     clock: Arc<dyn Clock>,
     ingest: Arc<Ingest>,
     config: OcisEventsConfig,
-    skipped_actions: Vec<String>,
     consumer: Mutex<Option<PullConsumer>>,
 }
 
@@ -52,14 +52,12 @@ impl OcisEvents {
         clock: Arc<dyn Clock>,
         ingest: Arc<Ingest>,
         config: OcisEventsConfig,
-        skipped_actions: Vec<String>,
     ) -> OcisEvents {
         OcisEvents {
             store,
             clock,
             ingest,
             config,
-            skipped_actions,
             consumer: Mutex::new(None),
         }
     }
@@ -157,12 +155,12 @@ impl OcisEvents {
                 );
             }
             last_sequence = Some(last_sequence.map_or(sequence, |last| last.max(sequence)));
-            match parse_message(&message.payload, &self.skipped_actions, now, &tenant_of) {
+            match parse_message(&message.payload, &self.config.filter, now, &tenant_of) {
                 Ok(BusOutcome::Event(mut event)) => {
                     directory.add_partner(&mut event);
                     events.push(*event);
                 }
-                Ok(BusOutcome::Skipped) => report.skipped += 1,
+                Ok(BusOutcome::Filtered) => report.filtered += 1,
                 Err(error) => {
                     // It can never decode: count it, say so, and do not let it block the stream.
                     report.rejected += 1;
@@ -182,6 +180,7 @@ impl OcisEvents {
         let receipt = self.store.append_with_cursor(events, cursor, now).await?;
         report.duplicates = receipt.duplicates() as u64;
         report.recorded = submitted - report.duplicates - report.gaps;
+        self.ingest.status.record_filtered(OCIS_EVENTS, report.filtered);
         // Durable now: acknowledge. A lost acknowledgement means a redelivery, skipped as a duplicate.
         for message in &received {
             message
