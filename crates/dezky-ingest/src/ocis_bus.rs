@@ -301,25 +301,25 @@ pub fn external_id(id: &str) -> String {
     format!("ocis-bus:sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
 }
 
-/// The stream sequences that were never delivered, when a message's stream sequence jumps
-/// past the one after the last acked (messages removed by the stream's limits before we read
-/// them). A redelivery (sequence at or below the last) is no gap. Returns `(first, last)`
-/// missing, inclusive.
+/// The stream sequences skipped, when a message's stream sequence jumps past the one after the
+/// last recorded. A redelivery (sequence at or below the last) is no gap. Returns `(first,
+/// last)` skipped, inclusive. Skipped is not yet lost: a message delivered to an earlier
+/// incarnation of our consumer that died before acknowledging it is still in the stream and
+/// comes back after the ack wait. The consumer asks the stream which of the skipped messages
+/// are gone (removed by the stream's limits or deleted) and records only those as a gap.
 pub fn stream_gap(last_acked: Option<u64>, sequence: u64) -> Option<(u64, u64)> {
     let last = last_acked?;
     (sequence > last.saturating_add(1)).then(|| (last + 1, sequence - 1))
 }
 
-/// The details of an `ingest.gap_detected` event for [`stream_gap`]'s answer.
-pub fn stream_gap_details(first_missing: u64, last_missing: u64) -> Map<String, Value> {
+/// The details of an `ingest.gap_detected` event: of the skipped sequences `first..=last` of
+/// `stream` (from [`stream_gap`]), `missing` are no longer in the stream.
+pub fn stream_gap_details(stream: &str, first_skipped: u64, last_skipped: u64, missing: u64) -> Map<String, Value> {
     let mut details = Map::new();
-    details.insert("stream".into(), Value::String(STREAM.into()));
-    details.insert("firstMissingSequence".into(), first_missing.into());
-    details.insert("lastMissingSequence".into(), last_missing.into());
-    details.insert(
-        "missingMessages".into(),
-        (last_missing.saturating_sub(first_missing) + 1).into(),
-    );
+    details.insert("stream".into(), Value::String(stream.into()));
+    details.insert("firstMissingSequence".into(), first_skipped.into());
+    details.insert("lastMissingSequence".into(), last_skipped.into());
+    details.insert("missingMessages".into(), missing.into());
     details
 }
 

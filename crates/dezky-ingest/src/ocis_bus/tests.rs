@@ -439,8 +439,10 @@ fn a_jump_in_the_stream_sequence_is_a_gap() {
     assert_eq!(stream_gap(Some(20), 17), None, "redelivery of an older message");
     assert_eq!(stream_gap(Some(16), 20), Some((17, 19)));
     assert_eq!(stream_gap(Some(u64::MAX), 3), None);
-    let details = stream_gap_details(17, 19);
-    assert_eq!(details["missingMessages"], 3);
+    let details = stream_gap_details(STREAM, 17, 19, 2);
+    assert_eq!(details["missingMessages"], 2);
+    assert_eq!(details["firstMissingSequence"], 17);
+    assert_eq!(details["lastMissingSequence"], 19);
     assert_eq!(details["stream"], "main-queue");
     let gap = crate::gap::gap_event(&Source::parse(SOURCE).unwrap(), now(), "stream-sequence-jump", details);
     assert_eq!(gap.action.as_str(), "ingest.gap_detected");

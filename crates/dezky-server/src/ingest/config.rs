@@ -95,6 +95,11 @@ pub const INGEST_VARIABLES: &[(&str, &str, &str)] = &[
         DEFAULT_OCIS_EVENTS_CONSUMER,
         "our durable JetStream consumer name (never audit)",
     ),
+    (
+        "OCIS_EVENTS_STREAM",
+        "main-queue",
+        "the JetStream stream oCIS publishes to (change only for a renamed stream or a test)",
+    ),
 ];
 
 #[derive(Clone)]
@@ -126,8 +131,8 @@ pub struct OcisAuditConfig {
 pub struct OcisEventsConfig {
     pub endpoint: String,
     pub consumer: String,
-    /// The JetStream stream: oCIS's `main-queue` (not configurable by a variable; tests use
-    /// their own streams on a shared server).
+    /// The JetStream stream: oCIS's `main-queue` unless OCIS_EVENTS_STREAM says otherwise
+    /// (tests on a shared NATS server use their own streams).
     pub stream: String,
     /// The oCIS filter of the file tail, on the audit action each event type becomes.
     pub filter: ActionFilter,
@@ -194,6 +199,14 @@ fn action_filter(
     }
     // Both lists are valid now, so building the filter cannot fail.
     ActionFilter::new(only_names, skip_names).map_err(|error| problem(skip, error.to_string()))
+}
+
+/// JetStream stream names: non-empty, no whitespace, no `.`, `*`, `>`, path separators.
+fn valid_stream_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|character| !character.is_whitespace() && !matches!(character, '.' | '*' | '>' | '/' | '\\'))
 }
 
 fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -284,7 +297,16 @@ impl IngestConfig {
                 Ok(OcisEventsConfig {
                     endpoint,
                     consumer,
-                    stream: dezky_ingest::ocis_bus::STREAM.to_owned(),
+                    stream: match get("OCIS_EVENTS_STREAM").map(|name| name.trim().to_owned()) {
+                        None => dezky_ingest::ocis_bus::STREAM.to_owned(),
+                        Some(name) if valid_stream_name(&name) => name,
+                        Some(name) => {
+                            return Err(problem(
+                                "OCIS_EVENTS_STREAM",
+                                format!("'{name}' is not a JetStream stream name"),
+                            ));
+                        }
+                    },
                     filter: ocis_filter.clone(),
                 })
             })
@@ -392,7 +414,9 @@ mod tests {
             "the list replaces the default"
         );
         assert_eq!(ocis.poll, Duration::from_secs(5));
-        assert_eq!(config.ocis_events.unwrap().consumer, "dezky-audit");
+        let events = config.ocis_events.unwrap();
+        assert_eq!(events.consumer, "dezky-audit");
+        assert_eq!(events.stream, "main-queue");
     }
 
     #[test]
@@ -426,6 +450,17 @@ mod tests {
             (
                 &[("OCIS_AUDIT_ACTIONS_SKIP", "file_read,,x")],
                 "OCIS_AUDIT_ACTIONS_SKIP",
+            ),
+            (
+                &[
+                    ("OCIS_EVENTS_ENDPOINT", "nats://x"),
+                    ("OCIS_EVENTS_STREAM", "main.queue"),
+                ],
+                "OCIS_EVENTS_STREAM",
+            ),
+            (
+                &[("OCIS_EVENTS_ENDPOINT", "nats://x"), ("OCIS_EVENTS_STREAM", " ")],
+                "OCIS_EVENTS_STREAM",
             ),
             (&[("OCIS_AUDIT_ACTIONS_SKIP", "file_read ,")], "OCIS_AUDIT_ACTIONS_SKIP"),
             (&[("OCIS_AUDIT_ACTIONS_ONLY", "")], "OCIS_AUDIT_ACTIONS_ONLY"),
