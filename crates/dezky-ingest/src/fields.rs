@@ -8,6 +8,11 @@ use std::net::IpAddr;
 
 /// `text` cut to at most `limits::SHORT_TEXT` bytes on a character boundary; `None` if empty.
 pub fn short_text(text: &str) -> Option<String> {
+    short_str(text).map(str::to_owned)
+}
+
+/// [`short_text`] without copying: the trimmed, bounded part of `text`.
+pub fn short_str(text: &str) -> Option<&str> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -16,7 +21,7 @@ pub fn short_text(text: &str) -> Option<String> {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    Some(text[..end].to_owned())
+    Some(&text[..end])
 }
 
 /// A string field of a JSON object, trimmed and bounded.

@@ -7,6 +7,7 @@
 
 pub mod authentik;
 pub mod fields;
+pub mod filter;
 pub mod gap;
 pub mod ocis_audit;
 pub mod ocis_bus;

@@ -1,10 +1,15 @@
 //! One line of oCIS's audit log file (`AUDIT_FORMAT=json`): formats.md, "oCIS: audit service
 //! log"; upstream `services/audit/pkg/types/types.go` and `services/audit/pkg/service/service.go`.
 
-use crate::fields::{bounded_metadata_from, ip_address, short_text, text_field};
+use crate::fields::{bounded_metadata_from, ip_address, short_str, short_text};
+use crate::filter::ActionFilter;
 use crate::verb::fallback_action;
 use dezky_core::{ActorType, NewAuditEvent, Slug, Source, Timestamp};
+use fields::LineFields;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+mod fields;
 
 pub const SOURCE: &str = "ocis";
 /// Actions skipped unless configured otherwise: the high-volume reads.
@@ -48,13 +53,14 @@ impl Rejection {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LineOutcome {
     Event(Box<NewAuditEvent>),
-    /// The action is on the skip list.
-    Skipped,
+    /// The operator's allowlist/denylist drops the action (counted, not recorded).
+    Filtered,
     Rejected(Rejection),
 }
 
-/// Parses one complete line (without its newline). `external_id` identifies the line (file
-/// fingerprint and offset); `now` stands in for a missing or unreadable `Time`.
+/// Parses one complete line (without its newline), dropping the actions named in
+/// `skipped_actions` exactly. `external_id` identifies the line (file fingerprint and offset);
+/// `now` stands in for a missing or unreadable `Time`.
 pub fn parse_line(
     line: &[u8],
     skipped_actions: &[String],
@@ -62,30 +68,62 @@ pub fn parse_line(
     now: Timestamp,
     tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
 ) -> LineOutcome {
+    let passes = |action: &str| !skipped_actions.iter().any(|skipped| skipped == action);
+    parse_line_with(line, &passes, || external_id, now, tenant_of)
+}
+
+/// [`parse_line`] with the configured filter (`OCIS_AUDIT_ACTIONS_ONLY`/`_SKIP`); the external
+/// id is made only for a line that becomes an event.
+pub fn parse_filtered_line(
+    line: &[u8],
+    filter: &ActionFilter,
+    external_id: impl FnOnce() -> String,
+    now: Timestamp,
+    tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
+) -> LineOutcome {
+    parse_line_with(line, &|action| filter.passes(action), external_id, now, tenant_of)
+}
+
+fn parse_line_with(
+    line: &[u8],
+    passes: &dyn Fn(&str) -> bool,
+    external_id: impl FnOnce() -> String,
+    now: Timestamp,
+    tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
+) -> LineOutcome {
     if line.len() > MAX_LINE_BYTES {
         return LineOutcome::Rejected(Rejection::TooLong);
     }
-    let object = match serde_json::from_slice::<Value>(line) {
-        Ok(Value::Object(object)) => object,
-        _ => {
-            return LineOutcome::Rejected(if looks_minimal(line) {
-                Rejection::MinimalFormat
-            } else {
-                Rejection::NotJson
-            });
-        }
+    let not_json = || {
+        LineOutcome::Rejected(if looks_minimal(line) {
+            Rejection::MinimalFormat
+        } else {
+            Rejection::NotJson
+        })
     };
-    let Some(action) = text_field(&object, "Action") else {
+    // Checked up front so that skipping unread strings cannot let invalid UTF-8 through.
+    let Ok(text) = std::str::from_utf8(line) else {
+        return not_json();
+    };
+    let Ok(fields) = serde_json::from_str::<LineFields<'_>>(text) else {
+        return not_json();
+    };
+    let Some(action) = fields.action.as_deref().and_then(short_str) else {
         return LineOutcome::Rejected(Rejection::NoAction);
     };
-    if skipped_actions.iter().any(|skipped| skipped == &action) {
-        return LineOutcome::Skipped;
+    if !passes(action) {
+        return LineOutcome::Filtered;
     }
-    LineOutcome::Event(Box::new(map_object(
-        object,
+    // The line parsed as an object above, so it parses as one here.
+    let Ok(metadata) = serde_json::from_str::<Map<String, Value>>(text) else {
+        return not_json();
+    };
+    LineOutcome::Event(Box::new(map_line(
+        &fields,
+        metadata,
         line.len(),
-        &action,
-        external_id,
+        action,
+        external_id(),
         now,
         tenant_of,
     )))
@@ -105,25 +143,27 @@ fn looks_minimal(line: &[u8]) -> bool {
 
 /// The acting user: `User` when oCIS filled it, else the id in `Message` ("user '<id>' …"),
 /// which is the only place released versions put it for file, space, user and group events.
-pub fn acting_user(object: &Map<String, Value>) -> Option<String> {
-    text_field(object, "User").or_else(|| {
-        let message = object.get("Message")?.as_str()?;
+pub fn acting_user(user: Option<&str>, message: Option<&str>) -> Option<String> {
+    user.and_then(short_text).or_else(|| {
+        let message = message?;
         let rest = &message[message.find("user '")? + "user '".len()..];
         short_text(&rest[..rest.find('\'')?])
     })
 }
 
-fn map_object(
-    mut object: Map<String, Value>,
+fn map_line(
+    fields: &LineFields<'_>,
+    mut metadata: Map<String, Value>,
     source_bytes: usize,
     action: &str,
     external_id: String,
     now: Timestamp,
     tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
 ) -> NewAuditEvent {
-    let at = object
-        .get("Time")
-        .and_then(Value::as_str)
+    let text = |field: &Option<Cow<'_, str>>| field.as_deref().and_then(short_str).map(str::to_owned);
+    let at = fields
+        .time
+        .as_deref()
         .and_then(|time| Timestamp::parse_rfc3339(time).ok())
         .unwrap_or(now);
     let mut event = NewAuditEvent::new(
@@ -132,14 +172,15 @@ fn map_object(
         fallback_action(SOURCE, action),
         Source::parse(SOURCE).expect("a valid source"),
     );
-    event.actor_id = acting_user(&object);
+    event.actor_id = acting_user(fields.user.as_deref(), fields.message.as_deref());
     if event.actor_id.is_none() {
         event.actor_type = ActorType::Service;
     }
-    event.actor_ip = object
-        .get("RemoteAddr")
-        .and_then(Value::as_str)
+    event.actor_ip = fields
+        .remote_addr
+        .as_deref()
         .and_then(|address| ip_address(address).or_else(|| ip_address(strip_port(address))));
+    let id_of = |key: &str| fields.id_of(key).and_then(short_str);
     let (resource_type, id_key) = [
         ("share", "ShareID"),
         ("file", "FileID"),
@@ -148,15 +189,13 @@ fn map_object(
         ("user", "UserID"),
     ]
     .into_iter()
-    .find(|(_, key)| text_field(&object, key).is_some())
+    .find(|(_, key)| id_of(key).is_some())
     .unwrap_or(("file", "FileID"));
-    event.resource_type = (text_field(&object, id_key).is_some() || text_field(&object, "Path").is_some())
-        .then(|| resource_type.to_owned());
-    event.resource_id = text_field(&object, id_key);
-    event.resource_name = text_field(&object, "Path").or_else(|| text_field(&object, "Name"));
-    let space_name = (resource_type == "space")
-        .then(|| text_field(&object, "Name"))
-        .flatten();
+    let path = text(&fields.path);
+    event.resource_id = id_of(id_key).map(str::to_owned);
+    event.resource_type = (event.resource_id.is_some() || path.is_some()).then(|| resource_type.to_owned());
+    event.resource_name = path.or_else(|| text(&fields.name));
+    let space_name = (resource_type == "space").then(|| text(&fields.name)).flatten();
     event.tenant_slug = space_name
         .as_deref()
         .and_then(|name| tenant_of(TenantHint::SpaceName(name)))
@@ -167,14 +206,14 @@ fn map_object(
                 .and_then(|user| tenant_of(TenantHint::User(user)))
         });
     // A public link's token grants access to whoever holds it: never store it.
-    if let Some(token) = object
+    if let Some(token) = metadata
         .get_mut("ShareToken")
         .filter(|token| token.as_str().is_some_and(|t| !t.is_empty()))
     {
         *token = Value::String("********".into());
     }
     event.external_id = Some(external_id);
-    event.metadata = bounded_metadata_from(object, source_bytes);
+    event.metadata = bounded_metadata_from(metadata, source_bytes);
     event
 }
 

@@ -15,6 +15,7 @@
 //! records each file/share/space action twice. The bus alone carries `UserSignedIn`.
 
 use crate::fields::{bounded_metadata, text_field};
+use crate::filter::ActionFilter;
 use crate::ocis_audit::TenantHint;
 use crate::verb::fallback_action;
 use base64::Engine;
@@ -70,8 +71,9 @@ fn field_error(field: &'static str, problem: &'static str) -> EnvelopeError {
 #[derive(Clone, Debug, PartialEq)]
 pub enum BusOutcome {
     Event(Box<NewAuditEvent>),
-    /// The verb is on the skip list (by default the reads, as for the file): ack, record nothing.
-    Skipped,
+    /// The operator's filter drops the verb (by default the reads, as for the file): ack,
+    /// count, record nothing.
+    Filtered,
 }
 
 /// Decodes the envelope: `{"ID","Topic","Timestamp","Metadata":{"eventtype",…},"Payload":"<base64>"}`.
@@ -157,12 +159,12 @@ fn optional_string(object: &Map<String, Value>, key: &'static str) -> Result<Opt
     }
 }
 
-/// Decodes and maps one message body. `skipped_actions` are verbs without the `ocis.` prefix
-/// (`OCIS_AUDIT_ACTIONS_SKIP`), applied to every event except a failed link access;
-/// `now` stands in for an event without any time.
+/// Decodes and maps one message body. `filter` is the file tail's (`OCIS_AUDIT_ACTIONS_ONLY` /
+/// `_SKIP`), applied to the audit action the event type becomes (the verb without `ocis.`);
+/// its denylist spares a failed link access. `now` stands in for an event without any time.
 pub fn parse_message(
     message: &[u8],
-    skipped_actions: &[String],
+    filter: &ActionFilter,
     now: Timestamp,
     tenant_of: &dyn Fn(TenantHint<'_>) -> Option<Slug>,
 ) -> Result<BusOutcome, EnvelopeError> {
@@ -171,8 +173,8 @@ pub fn parse_message(
     // The skip list is for read traffic; a failed public-link access (someone guessing a link
     // password) is a security signal and is kept even though it shares the verb.
     let failed = short_type(&envelope.event_type) == "LinkAccessFailed";
-    if !failed && skipped_actions.iter().any(|skipped| skipped == &verb) {
-        return Ok(BusOutcome::Skipped);
+    if !filter.is_allowed(&verb) || (!failed && filter.is_skipped(&verb)) {
+        return Ok(BusOutcome::Filtered);
     }
     Ok(BusOutcome::Event(Box::new(map_envelope(
         &envelope, &verb, now, tenant_of,
@@ -299,25 +301,25 @@ pub fn external_id(id: &str) -> String {
     format!("ocis-bus:sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
 }
 
-/// The stream sequences that were never delivered, when a message's stream sequence jumps
-/// past the one after the last acked (messages removed by the stream's limits before we read
-/// them). A redelivery (sequence at or below the last) is no gap. Returns `(first, last)`
-/// missing, inclusive.
+/// The stream sequences skipped, when a message's stream sequence jumps past the one after the
+/// last recorded. A redelivery (sequence at or below the last) is no gap. Returns `(first,
+/// last)` skipped, inclusive. Skipped is not yet lost: a message delivered to an earlier
+/// incarnation of our consumer that died before acknowledging it is still in the stream and
+/// comes back after the ack wait. The consumer asks the stream which of the skipped messages
+/// are gone (removed by the stream's limits or deleted) and records only those as a gap.
 pub fn stream_gap(last_acked: Option<u64>, sequence: u64) -> Option<(u64, u64)> {
     let last = last_acked?;
     (sequence > last.saturating_add(1)).then(|| (last + 1, sequence - 1))
 }
 
-/// The details of an `ingest.gap_detected` event for [`stream_gap`]'s answer.
-pub fn stream_gap_details(first_missing: u64, last_missing: u64) -> Map<String, Value> {
+/// The details of an `ingest.gap_detected` event: of the skipped sequences `first..=last` of
+/// `stream` (from [`stream_gap`]), `missing` are no longer in the stream.
+pub fn stream_gap_details(stream: &str, first_skipped: u64, last_skipped: u64, missing: u64) -> Map<String, Value> {
     let mut details = Map::new();
-    details.insert("stream".into(), Value::String(STREAM.into()));
-    details.insert("firstMissingSequence".into(), first_missing.into());
-    details.insert("lastMissingSequence".into(), last_missing.into());
-    details.insert(
-        "missingMessages".into(),
-        (last_missing.saturating_sub(first_missing) + 1).into(),
-    );
+    details.insert("stream".into(), Value::String(stream.into()));
+    details.insert("firstMissingSequence".into(), first_skipped.into());
+    details.insert("lastMissingSequence".into(), last_skipped.into());
+    details.insert("missingMessages".into(), missing.into());
     details
 }
 

@@ -2,6 +2,7 @@
 //! server: webhooks"; upstream `crates/common/src/telemetry/webhooks/mod.rs`).
 
 use crate::fields::{bounded_metadata, ip_address, short_text, text_field};
+use crate::filter::ActionFilter;
 use crate::verb::{action, fallback_action};
 use base64::Engine;
 use dezky_chain::canonical::to_canonical_string;
@@ -111,30 +112,48 @@ fn domain_of(address: &str) -> Option<&str> {
         .filter(|domain| !domain.is_empty())
 }
 
-/// Parses a webhook body into events, all or nothing. `tenant_of_domain` maps a mail domain to
-/// the tenant that owns it (until domains exist it answers `None` and events stay global).
+/// A webhook body's events that pass the filter, and how many it dropped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookBatch {
+    pub events: Vec<NewAuditEvent>,
+    pub filtered: usize,
+}
+
+/// Parses a webhook body into events, all or nothing: every event is checked, also those
+/// `filter` (`STALWART_EVENTS_ONLY`/`_SKIP`, on `type`) then drops. `tenant_of_domain` maps a
+/// mail domain to the tenant that owns it (until domains exist it answers `None` and events
+/// stay global).
 pub fn parse_webhook(
     body: &[u8],
+    filter: &ActionFilter,
     tenant_of_domain: &dyn Fn(&str) -> Option<Slug>,
-) -> Result<Vec<NewAuditEvent>, WebhookError> {
+) -> Result<WebhookBatch, WebhookError> {
     let document: Value = serde_json::from_slice(body).map_err(|error| WebhookError::NotJson(error.to_string()))?;
     let events = document
         .get("events")
         .ok_or_else(|| field_error("events", "is missing"))?
         .as_array()
         .ok_or_else(|| field_error("events", "must be an array"))?;
-    events
-        .iter()
-        .enumerate()
-        .map(|(index, event)| map_event(index, event, tenant_of_domain))
-        .collect()
+    let mut batch = WebhookBatch {
+        events: Vec::with_capacity(events.len()),
+        filtered: 0,
+    };
+    for (index, event) in events.iter().enumerate() {
+        match map_event(index, event, filter, tenant_of_domain)? {
+            Some(event) => batch.events.push(event),
+            None => batch.filtered += 1,
+        }
+    }
+    Ok(batch)
 }
 
+/// The event, or `None` when the filter drops its (valid) type.
 fn map_event(
     index: usize,
     event: &Value,
+    filter: &ActionFilter,
     tenant_of_domain: &dyn Fn(&str) -> Option<Slug>,
-) -> Result<NewAuditEvent, WebhookError> {
+) -> Result<Option<NewAuditEvent>, WebhookError> {
     let field = |name: &str| format!("events[{index}].{name}");
     let object = event
         .as_object()
@@ -150,6 +169,9 @@ fn map_event(
         .ok_or_else(|| field_error(field("createdAt"), "must be an RFC 3339 time"))?;
     let at = Timestamp::parse_rfc3339(created_at)
         .map_err(|_| field_error(field("createdAt"), "must be an RFC 3339 time"))?;
+    if !filter.passes(event_type) {
+        return Ok(None);
+    }
     let empty = Map::new();
     let data_value = object.get("data").cloned().unwrap_or(Value::Object(Map::new()));
     let data = data_value.as_object().unwrap_or(&empty);
@@ -192,7 +214,7 @@ fn map_event(
     mapped.external_id = Some(external_id(event_type, created_at, &data_value));
     // The whole upstream event, unknown fields included, so nothing Stalwart said is lost.
     mapped.metadata = bounded_metadata(object.clone());
-    Ok(mapped)
+    Ok(Some(mapped))
 }
 
 #[cfg(test)]

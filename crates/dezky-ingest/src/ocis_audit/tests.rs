@@ -118,7 +118,7 @@ fn reads_are_skipped_by_default_and_the_list_is_configurable() {
     let bytes = read.to_string();
     assert_eq!(
         parse_line(bytes.as_bytes(), &skip_reads(), "x".into(), now(), &no_tenant),
-        LineOutcome::Skipped
+        LineOutcome::Filtered
     );
     assert!(matches!(
         parse_line(bytes.as_bytes(), &[], "x".into(), now(), &no_tenant),
@@ -164,4 +164,45 @@ fn ports_are_stripped_from_remote_addresses() {
     assert_eq!(strip_port("[2001:db8::1]:443"), "2001:db8::1");
     assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");
     assert_eq!(strip_port("host"), "host");
+}
+
+#[test]
+fn the_configured_filter_applies_and_ids_are_made_only_for_events() {
+    let filter = ActionFilter::new(
+        Some(vec!["file_*".into(), "share_created".into()]),
+        vec!["file_read".into()],
+    )
+    .unwrap();
+    let parse =
+        |line: Value| parse_filtered_line(line.to_string().as_bytes(), &filter, || "id".into(), now(), &no_tenant);
+    let created = parse(json!({ "Action": "file_create", "User": "u", "FileID": "f" }));
+    assert!(matches!(created, LineOutcome::Event(event) if event.external_id.as_deref() == Some("id")));
+    assert_eq!(
+        parse(json!({ "Action": "file_read", "User": "u" })),
+        LineOutcome::Filtered
+    );
+    assert_eq!(
+        parse(json!({ "Action": "space_created", "User": "u" })),
+        LineOutcome::Filtered
+    );
+    assert!(matches!(
+        parse(json!({ "Action": "share_created" })),
+        LineOutcome::Event(_)
+    ));
+    // Rejections are never filtered: they are counted as rejected whatever the lists say.
+    assert_eq!(
+        parse_filtered_line(b"not json", &filter, || unreachable!(), now(), &no_tenant),
+        LineOutcome::Rejected(Rejection::NotJson)
+    );
+    assert_eq!(
+        parse_filtered_line(b"file_read)", &filter, || unreachable!(), now(), &no_tenant),
+        LineOutcome::Rejected(Rejection::MinimalFormat)
+    );
+    assert_eq!(
+        parse_filtered_line(b"{\"User\":\"u\"}", &filter, || unreachable!(), now(), &no_tenant),
+        LineOutcome::Rejected(Rejection::NoAction)
+    );
+    let filtered_id =
+        |line: &[u8]| parse_filtered_line(line, &filter, || panic!("an id for a filtered line"), now(), &no_tenant);
+    assert_eq!(filtered_id(br#"{"Action":"file_read"}"#), LineOutcome::Filtered);
 }

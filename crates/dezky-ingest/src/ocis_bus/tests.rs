@@ -11,11 +11,12 @@ fn no_tenant(_: TenantHint<'_>) -> Option<Slug> {
     None
 }
 
-fn skip_reads() -> Vec<String> {
-    crate::ocis_audit::DEFAULT_SKIPPED_ACTIONS
+fn skip_reads() -> ActionFilter {
+    let reads = crate::ocis_audit::DEFAULT_SKIPPED_ACTIONS
         .iter()
         .map(|action| action.to_string())
-        .collect()
+        .collect();
+    ActionFilter::new(None, reads).unwrap()
 }
 
 /// A CS3 user id as Go's encoding/json writes the protobuf struct.
@@ -232,7 +233,7 @@ fn every_event_type_of_the_table_has_its_verb() {
         // What the file says for the same action is what the bus says.
         let mapped = match parse_message(
             envelope(event_type, &json!({})).to_string().as_bytes(),
-            &[],
+            &ActionFilter::allow_all(),
             now(),
             &no_tenant,
         ) {
@@ -307,7 +308,7 @@ fn the_tenant_comes_from_the_space_name_then_the_user() {
     };
     let tenant = |event_type: &str, payload: Value| match parse_message(
         envelope(event_type, &payload).to_string().as_bytes(),
-        &[],
+        &ActionFilter::allow_all(),
         now(),
         &resolver,
     ) {
@@ -327,9 +328,9 @@ fn the_tenant_comes_from_the_space_name_then_the_user() {
 #[test]
 fn reads_are_skipped_like_in_the_file() {
     let download = envelope("FileDownloaded", &json!({ "Executant": user("u") }));
-    assert_eq!(parse(&download), Ok(BusOutcome::Skipped));
+    assert_eq!(parse(&download), Ok(BusOutcome::Filtered));
     let accessed = envelope("LinkAccessed", &json!({ "Executant": user("u") }));
-    assert_eq!(parse(&accessed), Ok(BusOutcome::Skipped));
+    assert_eq!(parse(&accessed), Ok(BusOutcome::Filtered));
     let sign_in = envelope("UserSignedIn", &json!({ "Executant": user("u") }));
     assert!(matches!(parse(&sign_in), Ok(BusOutcome::Event(_))));
     // A failed link access shares the verb but is a security signal: kept.
@@ -377,7 +378,7 @@ fn malformed_envelopes_are_rejected_naming_the_field() {
         parse(&message)
     };
     assert!(matches!(
-        parse_message(b"not json", &[], now(), &no_tenant),
+        parse_message(b"not json", &ActionFilter::allow_all(), now(), &no_tenant),
         Err(EnvelopeError::NotJson(_))
     ));
     assert_eq!(field(parse(&json!("text"))), "(message)");
@@ -406,7 +407,7 @@ fn malformed_envelopes_are_rejected_naming_the_field() {
     assert_eq!(field(with("Payload", json!(array))), "Payload");
     let huge = vec![b' '; MAX_MESSAGE_BYTES + 1];
     assert_eq!(
-        parse_message(&huge, &[], now(), &no_tenant),
+        parse_message(&huge, &ActionFilter::allow_all(), now(), &no_tenant),
         Err(EnvelopeError::TooLarge)
     );
 }
@@ -438,9 +439,25 @@ fn a_jump_in_the_stream_sequence_is_a_gap() {
     assert_eq!(stream_gap(Some(20), 17), None, "redelivery of an older message");
     assert_eq!(stream_gap(Some(16), 20), Some((17, 19)));
     assert_eq!(stream_gap(Some(u64::MAX), 3), None);
-    let details = stream_gap_details(17, 19);
-    assert_eq!(details["missingMessages"], 3);
+    let details = stream_gap_details(STREAM, 17, 19, 2);
+    assert_eq!(details["missingMessages"], 2);
+    assert_eq!(details["firstMissingSequence"], 17);
+    assert_eq!(details["lastMissingSequence"], 19);
     assert_eq!(details["stream"], "main-queue");
     let gap = crate::gap::gap_event(&Source::parse(SOURCE).unwrap(), now(), "stream-sequence-jump", details);
     assert_eq!(gap.action.as_str(), "ingest.gap_detected");
+}
+
+#[test]
+fn an_allowlist_drops_everything_else_even_a_failed_link_access() {
+    let only = ActionFilter::new(Some(vec!["file_create".into()]), vec![]).unwrap();
+    let parse = |message: Value| parse_message(message.to_string().as_bytes(), &only, now(), &no_tenant);
+    let upload = envelope("FileUploaded", &json!({ "Executant": user("u") }));
+    assert!(matches!(parse(upload), Ok(BusOutcome::Event(_))));
+    let sign_in = envelope("UserSignedIn", &json!({ "Executant": user("u") }));
+    assert_eq!(parse(sign_in), Ok(BusOutcome::Filtered));
+    let guessed = envelope("LinkAccessFailed", &json!({ "ShareID": { "opaque_id": "l" } }));
+    assert_eq!(parse(guessed), Ok(BusOutcome::Filtered), "the allowlist is explicit");
+    // An undecodable message is rejected, never filtered.
+    assert!(parse(json!({ "ID": "x" })).is_err());
 }

@@ -6,7 +6,7 @@ fn no_tenant(_: &str) -> Option<Slug> {
 }
 
 fn parse(body: &Value) -> Result<Vec<NewAuditEvent>, WebhookError> {
-    parse_webhook(body.to_string().as_bytes(), &no_tenant)
+    parse_webhook(body.to_string().as_bytes(), &ActionFilter::allow_all(), &no_tenant).map(|batch| batch.events)
 }
 
 #[test]
@@ -117,7 +117,9 @@ fn recipients_and_queue_ids_name_the_message() {
           "data": { "remoteIp": "203.0.113.5", "to": "nobody@acme.example" } },
     ]});
     let acme = |domain: &str| (domain == "acme.example").then(|| Slug::parse("acme").unwrap());
-    let events = parse_webhook(body.to_string().as_bytes(), &acme).unwrap();
+    let events = parse_webhook(body.to_string().as_bytes(), &ActionFilter::allow_all(), &acme)
+        .unwrap()
+        .events;
     assert_eq!(events[0].resource_type.as_deref(), Some("message"));
     assert_eq!(events[0].resource_id.as_deref(), Some("9007199254740993"));
     assert_eq!(events[0].resource_name.as_deref(), Some("b@acme.example, c@y.example"));
@@ -141,7 +143,10 @@ fn the_dedup_key_ignores_the_id_and_separates_spans() {
     // Key order in data does not matter: the digest is over canonical JSON.
     let reordered = br#"{"events":[{"createdAt":"2026-03-14T09:26:53Z","type":"auth.failed","data":{"spanId":1,"accountName":"x"}}]}"#;
     assert_eq!(
-        parse_webhook(reordered, &no_tenant).unwrap()[0].external_id,
+        parse_webhook(reordered, &ActionFilter::allow_all(), &no_tenant)
+            .unwrap()
+            .events[0]
+            .external_id,
         first[0].external_id
     );
     assert_eq!(first[0].external_id.as_ref().unwrap().len(), "stalwart:".len() + 64);
@@ -164,7 +169,7 @@ fn nested_reasons_unknown_fields_and_missing_data_are_kept() {
 #[test]
 fn bad_bodies_name_the_problem_and_yield_nothing() {
     assert!(matches!(
-        parse_webhook(b"{not json", &no_tenant),
+        parse_webhook(b"{not json", &ActionFilter::allow_all(), &no_tenant),
         Err(WebhookError::NotJson(_))
     ));
     let cases = [
@@ -189,4 +194,27 @@ fn bad_bodies_name_the_problem_and_yield_nothing() {
         }
     }
     assert_eq!(parse(&json!({ "events": [] })).unwrap(), vec![]);
+}
+
+#[test]
+fn the_filter_drops_types_after_the_whole_batch_is_checked() {
+    let filter = ActionFilter::new(None, vec!["auth.success".into(), "queue.*".into()]).unwrap();
+    let body = json!({ "events": [
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "auth.success", "data": { "accountName": "a" } },
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "auth.failed", "data": { "accountName": "a" } },
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "queue.queue-message", "data": {} },
+    ]});
+    let batch = parse_webhook(body.to_string().as_bytes(), &filter, &no_tenant).unwrap();
+    assert_eq!(batch.filtered, 2);
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.events[0].action.as_str(), "stalwart.auth_failed");
+    // A malformed event fails the batch even when its type would be filtered.
+    let bad = json!({ "events": [
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "auth.failed" },
+        { "createdAt": "yesterday", "type": "auth.success" },
+    ]});
+    assert!(matches!(
+        parse_webhook(bad.to_string().as_bytes(), &filter, &no_tenant),
+        Err(WebhookError::Field { .. })
+    ));
 }

@@ -24,6 +24,8 @@ pub struct PollReport {
     pub duplicates: u64,
     pub pages: u32,
     pub gaps: u64,
+    /// Events dropped by AUTHENTIK_ACTIONS_ONLY / AUTHENTIK_ACTIONS_SKIP.
+    pub filtered: u64,
 }
 
 pub struct AuthentikPoller {
@@ -104,7 +106,13 @@ impl AuthentikPoller {
         }
         let directory = TenantDirectory::load(self.store.as_ref()).await?;
         let tenant_of = |hint: TenantHint<'_>| directory.for_authentik(hint);
-        events.extend(outcome.events.iter().map(|event| {
+        // Filtered events are passed over, but the mark still moves past them.
+        let (kept, dropped): (Vec<_>, Vec<_>) = outcome
+            .events
+            .iter()
+            .partition(|event| self.config.filter.passes(&event.action));
+        report.filtered = dropped.len() as u64;
+        events.extend(kept.into_iter().map(|event| {
             let mut mapped = map_event(event, &tenant_of);
             directory.add_partner(&mut mapped);
             mapped
@@ -118,6 +126,7 @@ impl AuthentikPoller {
         let receipt = self.store.append_with_cursor(events, cursor, now).await?;
         report.duplicates = receipt.duplicates() as u64;
         report.recorded = submitted - report.duplicates;
+        self.ingest.status.record_filtered(AUTHENTIK, report.filtered);
         self.ingest.status.record_success(
             AUTHENTIK,
             self.clock.now(),

@@ -2,6 +2,7 @@
 //! until its variables are set; `AUDIT_INGEST_ENABLED=false` turns all of them off.
 
 use crate::config::{ConfigError, parse_positive, problem};
+use dezky_ingest::filter::{ActionFilter, FilterError, parse_list};
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +31,16 @@ pub const INGEST_VARIABLES: &[(&str, &str, &str)] = &[
     ),
     ("AUTHENTIK_POLL_SECONDS", "60", "seconds between Authentik polls"),
     (
+        "AUTHENTIK_ACTIONS_ONLY",
+        "(unset: every action)",
+        "comma-separated Authentik actions to record, nothing else (trailing * = prefix)",
+    ),
+    (
+        "AUTHENTIK_ACTIONS_SKIP",
+        "(empty)",
+        "comma-separated Authentik actions not recorded (trailing * = prefix)",
+    ),
+    (
         "STALWART_WEBHOOK_SECRET",
         "(unset: webhook answers 503)",
         "Stalwart's webhook signature-key; X-Signature is checked against it",
@@ -45,6 +56,16 @@ pub const INGEST_VARIABLES: &[(&str, &str, &str)] = &[
         "largest accepted webhook body (Stalwart has no batch limit)",
     ),
     (
+        "STALWART_EVENTS_ONLY",
+        "(unset: every type)",
+        "comma-separated Stalwart event types to record, nothing else (trailing * = prefix)",
+    ),
+    (
+        "STALWART_EVENTS_SKIP",
+        "(empty)",
+        "comma-separated Stalwart event types not recorded (trailing * = prefix)",
+    ),
+    (
         "OCIS_AUDIT_LOG_PATH",
         "(unset: oCIS file tail off)",
         "oCIS audit log file (AUDIT_FILEPATH, AUDIT_FORMAT=json) to tail",
@@ -57,7 +78,12 @@ pub const INGEST_VARIABLES: &[(&str, &str, &str)] = &[
     (
         "OCIS_AUDIT_ACTIONS_SKIP",
         "file_read,public_link_accessed",
-        "comma-separated oCIS actions not recorded (empty: record all)",
+        "comma-separated oCIS actions not recorded (empty: record all; trailing * = prefix)",
+    ),
+    (
+        "OCIS_AUDIT_ACTIONS_ONLY",
+        "(unset: every action)",
+        "comma-separated oCIS actions to record, nothing else (SKIP applies after it)",
     ),
     (
         "OCIS_EVENTS_ENDPOINT",
@@ -69,6 +95,11 @@ pub const INGEST_VARIABLES: &[(&str, &str, &str)] = &[
         DEFAULT_OCIS_EVENTS_CONSUMER,
         "our durable JetStream consumer name (never audit)",
     ),
+    (
+        "OCIS_EVENTS_STREAM",
+        "main-queue",
+        "the JetStream stream oCIS publishes to (change only for a renamed stream or a test)",
+    ),
 ];
 
 #[derive(Clone)]
@@ -76,28 +107,35 @@ pub struct AuthentikConfig {
     pub url: String,
     pub token: SecretString,
     pub poll: Duration,
+    /// AUTHENTIK_ACTIONS_ONLY / AUTHENTIK_ACTIONS_SKIP, on the event's `action`.
+    pub filter: ActionFilter,
 }
 
 #[derive(Clone)]
 pub struct StalwartConfig {
     pub secret: SecretString,
     pub authorization: Option<SecretString>,
+    /// STALWART_EVENTS_ONLY / STALWART_EVENTS_SKIP, on the event's `type`.
+    pub filter: ActionFilter,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OcisAuditConfig {
     pub path: PathBuf,
     pub poll: Duration,
-    pub skipped_actions: Vec<String>,
+    /// OCIS_AUDIT_ACTIONS_ONLY / OCIS_AUDIT_ACTIONS_SKIP, on the line's `Action`.
+    pub filter: ActionFilter,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OcisEventsConfig {
     pub endpoint: String,
     pub consumer: String,
-    /// The JetStream stream: oCIS's `main-queue` (not configurable by a variable; tests use
-    /// their own streams on a shared server).
+    /// The JetStream stream: oCIS's `main-queue` unless OCIS_EVENTS_STREAM says otherwise
+    /// (tests on a shared NATS server use their own streams).
     pub stream: String,
+    /// The oCIS filter of the file tail, on the audit action each event type becomes.
+    pub filter: ActionFilter,
 }
 
 #[derive(Clone)]
@@ -108,8 +146,6 @@ pub struct IngestConfig {
     pub stalwart_max_bytes: usize,
     pub ocis_audit: Option<OcisAuditConfig>,
     pub ocis_events: Option<OcisEventsConfig>,
-    /// OCIS_AUDIT_ACTIONS_SKIP, for the file tail and the event bus alike.
-    pub ocis_skipped_actions: Vec<String>,
 }
 
 impl std::fmt::Debug for IngestConfig {
@@ -122,7 +158,14 @@ impl std::fmt::Debug for IngestConfig {
             .field("stalwart_max_bytes", &self.stalwart_max_bytes)
             .field("ocis_audit", &self.ocis_audit)
             .field("ocis_events", &self.ocis_events)
-            .field("ocis_skipped_actions", &self.ocis_skipped_actions)
+            .field(
+                "authentik_filter",
+                &self.authentik.as_ref().map(|authentik| &authentik.filter),
+            )
+            .field(
+                "stalwart_filter",
+                &self.stalwart.as_ref().map(|stalwart| &stalwart.filter),
+            )
             .finish()
     }
 }
@@ -136,11 +179,34 @@ impl PartialEq for IngestConfig {
 
 impl Eq for IngestConfig {}
 
-fn default_skipped_actions() -> Vec<String> {
-    dezky_ingest::ocis_audit::DEFAULT_SKIPPED_ACTIONS
-        .iter()
-        .map(|action| action.to_string())
-        .collect()
+/// The filter of `<only>` and `<skip>` (`default_skip` when `<skip>` is unset); a bad list is
+/// an error naming its variable.
+fn action_filter(
+    get: &dyn Fn(&str) -> Option<String>,
+    only: &'static str,
+    skip: &'static str,
+    default_skip: &[&str],
+) -> Result<ActionFilter, ConfigError> {
+    let list =
+        |variable: &'static str, text: &str| parse_list(text).map_err(|error| problem(variable, error.to_string()));
+    let only_names = get(only).map(|text| list(only, &text)).transpose()?;
+    let skip_names = match get(skip) {
+        Some(text) => list(skip, &text)?,
+        None => default_skip.iter().map(|name| name.to_string()).collect(),
+    };
+    if only_names.as_ref().is_some_and(Vec::is_empty) {
+        return Err(problem(only, FilterError::EmptyAllowlist.to_string()));
+    }
+    // Both lists are valid now, so building the filter cannot fail.
+    ActionFilter::new(only_names, skip_names).map_err(|error| problem(skip, error.to_string()))
+}
+
+/// JetStream stream names: non-empty, no whitespace, no `.`, `*`, `>`, path separators.
+fn valid_stream_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|character| !character.is_whitespace() && !matches!(character, '.' | '*' | '>' | '/' | '\\'))
 }
 
 fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -171,6 +237,15 @@ impl IngestConfig {
                 .transpose()?;
             Ok(Duration::from_secs(value.unwrap_or(default)))
         };
+        // Checked even when their source is off, so a typo is found before it is switched on.
+        let authentik_filter = action_filter(get, "AUTHENTIK_ACTIONS_ONLY", "AUTHENTIK_ACTIONS_SKIP", &[])?;
+        let stalwart_filter = action_filter(get, "STALWART_EVENTS_ONLY", "STALWART_EVENTS_SKIP", &[])?;
+        let ocis_filter = action_filter(
+            get,
+            "OCIS_AUDIT_ACTIONS_ONLY",
+            "OCIS_AUDIT_ACTIONS_SKIP",
+            dezky_ingest::ocis_audit::DEFAULT_SKIPPED_ACTIONS,
+        )?;
         let authentik = match (get("AUTHENTIK_URL"), get("AUTHENTIK_TOKEN")) {
             (None, None) => None,
             (Some(_), None) => return Err(problem("AUTHENTIK_TOKEN", "is required when AUTHENTIK_URL is set")),
@@ -179,32 +254,25 @@ impl IngestConfig {
                 url: http_url("AUTHENTIK_URL", &url)?,
                 token: SecretString::from(token.trim().to_owned()),
                 poll: seconds("AUTHENTIK_POLL_SECONDS", DEFAULT_AUTHENTIK_POLL_SECONDS)?,
+                filter: authentik_filter,
             }),
         };
         let stalwart = get("STALWART_WEBHOOK_SECRET").map(|secret| StalwartConfig {
             secret: SecretString::from(secret),
             authorization: get("STALWART_WEBHOOK_AUTHORIZATION")
                 .map(|value| SecretString::from(value.trim().to_owned())),
+            filter: stalwart_filter,
         });
         let stalwart_max_bytes = get("STALWART_WEBHOOK_MAX_BYTES")
             .map(|value| parse_positive("STALWART_WEBHOOK_MAX_BYTES", &value))
             .transpose()?
             .map_or(DEFAULT_STALWART_WEBHOOK_MAX_BYTES, |bytes| bytes as usize);
-        let skipped_actions = match get("OCIS_AUDIT_ACTIONS_SKIP") {
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|action| !action.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            None => default_skipped_actions(),
-        };
         let ocis_audit = get("OCIS_AUDIT_LOG_PATH")
             .map(|path| -> Result<OcisAuditConfig, ConfigError> {
                 Ok(OcisAuditConfig {
                     path: PathBuf::from(path.trim()),
                     poll: seconds("OCIS_AUDIT_POLL_SECONDS", DEFAULT_OCIS_AUDIT_POLL_SECONDS)?,
-                    skipped_actions: skipped_actions.clone(),
+                    filter: ocis_filter.clone(),
                 })
             })
             .transpose()?;
@@ -229,7 +297,17 @@ impl IngestConfig {
                 Ok(OcisEventsConfig {
                     endpoint,
                     consumer,
-                    stream: dezky_ingest::ocis_bus::STREAM.to_owned(),
+                    stream: match get("OCIS_EVENTS_STREAM").map(|name| name.trim().to_owned()) {
+                        None => dezky_ingest::ocis_bus::STREAM.to_owned(),
+                        Some(name) if valid_stream_name(&name) => name,
+                        Some(name) => {
+                            return Err(problem(
+                                "OCIS_EVENTS_STREAM",
+                                format!("'{name}' is not a JetStream stream name"),
+                            ));
+                        }
+                    },
+                    filter: ocis_filter.clone(),
                 })
             })
             .transpose()?;
@@ -240,7 +318,6 @@ impl IngestConfig {
             stalwart_max_bytes,
             ocis_audit,
             ocis_events,
-            ocis_skipped_actions: skipped_actions,
         })
     }
 }
@@ -250,6 +327,53 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
     use std::collections::HashMap;
+
+    #[test]
+    fn each_source_has_its_own_allowlist_and_denylist() {
+        let config = parse(&[
+            ("AUTHENTIK_URL", "https://auth.example"),
+            ("AUTHENTIK_TOKEN", "tok"),
+            ("AUTHENTIK_ACTIONS_SKIP", "secret_view, custom_*"),
+            ("STALWART_WEBHOOK_SECRET", "s"),
+            ("STALWART_EVENTS_ONLY", "auth.*,delivery.failed"),
+            ("STALWART_EVENTS_SKIP", "auth.success"),
+            ("OCIS_AUDIT_LOG_PATH", "/x"),
+            ("OCIS_EVENTS_ENDPOINT", "nats://x"),
+            ("OCIS_AUDIT_ACTIONS_ONLY", "file_*"),
+        ])
+        .unwrap();
+        let authentik = config.authentik.unwrap().filter;
+        assert!(!authentik.passes("secret_view") && !authentik.passes("custom_x"));
+        assert!(authentik.passes("login"));
+        let stalwart = config.stalwart.unwrap().filter;
+        assert!(stalwart.passes("auth.failed") && stalwart.passes("delivery.failed"));
+        assert!(!stalwart.passes("auth.success") && !stalwart.passes("smtp.dkim-fail"));
+        let ocis = config.ocis_audit.unwrap().filter;
+        assert!(ocis.passes("file_create"));
+        assert!(
+            !ocis.passes("file_read"),
+            "the default denylist still applies after ONLY"
+        );
+        assert!(!ocis.passes("share_created"));
+        assert_eq!(config.ocis_events.unwrap().filter, ocis, "the bus uses the oCIS filter");
+    }
+
+    #[test]
+    fn the_ocis_default_skips_reads_and_an_empty_value_records_everything() {
+        let default = parse(&[("OCIS_AUDIT_LOG_PATH", "/x")])
+            .unwrap()
+            .ocis_audit
+            .unwrap()
+            .filter;
+        assert!(!default.passes("file_read") && !default.passes("public_link_accessed"));
+        assert!(default.passes("file_create"));
+        let empty = parse(&[("OCIS_AUDIT_LOG_PATH", "/x"), ("OCIS_AUDIT_ACTIONS_SKIP", "")])
+            .unwrap()
+            .ocis_audit
+            .unwrap()
+            .filter;
+        assert!(empty.passes("file_read"));
+    }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<IngestConfig, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -273,7 +397,7 @@ mod tests {
             ("AUTHENTIK_POLL_SECONDS", "30"),
             ("STALWART_WEBHOOK_SECRET", "s3cret"),
             ("OCIS_AUDIT_LOG_PATH", "/var/log/ocis/audit.log"),
-            ("OCIS_AUDIT_ACTIONS_SKIP", " file_read , "),
+            ("OCIS_AUDIT_ACTIONS_SKIP", " file_read "),
             ("OCIS_EVENTS_ENDPOINT", "nats://127.0.0.1:9233"),
             ("AUDIT_INGEST_ENABLED", "false"),
         ])
@@ -284,9 +408,15 @@ mod tests {
         assert_eq!(authentik.poll, Duration::from_secs(30));
         assert_eq!(config.stalwart.unwrap().secret.expose_secret(), "s3cret");
         let ocis = config.ocis_audit.unwrap();
-        assert_eq!(ocis.skipped_actions, vec!["file_read".to_string()]);
+        assert!(!ocis.filter.passes("file_read"));
+        assert!(
+            ocis.filter.passes("public_link_accessed"),
+            "the list replaces the default"
+        );
         assert_eq!(ocis.poll, Duration::from_secs(5));
-        assert_eq!(config.ocis_events.unwrap().consumer, "dezky-audit");
+        let events = config.ocis_events.unwrap();
+        assert_eq!(events.consumer, "dezky-audit");
+        assert_eq!(events.stream, "main-queue");
     }
 
     #[test]
@@ -317,6 +447,28 @@ mod tests {
                 &[("OCIS_EVENTS_ENDPOINT", "nats://x"), ("OCIS_EVENTS_CONSUMER", "audit")],
                 "OCIS_EVENTS_CONSUMER",
             ),
+            (
+                &[("OCIS_AUDIT_ACTIONS_SKIP", "file_read,,x")],
+                "OCIS_AUDIT_ACTIONS_SKIP",
+            ),
+            (
+                &[
+                    ("OCIS_EVENTS_ENDPOINT", "nats://x"),
+                    ("OCIS_EVENTS_STREAM", "main.queue"),
+                ],
+                "OCIS_EVENTS_STREAM",
+            ),
+            (
+                &[("OCIS_EVENTS_ENDPOINT", "nats://x"), ("OCIS_EVENTS_STREAM", " ")],
+                "OCIS_EVENTS_STREAM",
+            ),
+            (&[("OCIS_AUDIT_ACTIONS_SKIP", "file_read ,")], "OCIS_AUDIT_ACTIONS_SKIP"),
+            (&[("OCIS_AUDIT_ACTIONS_ONLY", "")], "OCIS_AUDIT_ACTIONS_ONLY"),
+            (&[("OCIS_AUDIT_ACTIONS_ONLY", "file read")], "OCIS_AUDIT_ACTIONS_ONLY"),
+            (&[("AUTHENTIK_ACTIONS_SKIP", "login;logout")], "AUTHENTIK_ACTIONS_SKIP"),
+            (&[("AUTHENTIK_ACTIONS_ONLY", "*")], "AUTHENTIK_ACTIONS_ONLY"),
+            (&[("STALWART_EVENTS_SKIP", "auth.*x")], "STALWART_EVENTS_SKIP"),
+            (&[("STALWART_EVENTS_ONLY", " , ")], "STALWART_EVENTS_ONLY"),
         ];
         for (pairs, variable) in cases {
             assert_eq!(parse(pairs).unwrap_err().variable, *variable, "{pairs:?}");

@@ -90,13 +90,11 @@ pub fn spawn_workers(
         tracing::info!(url = %authentik.url, "Authentik events poller started");
     }
     if let Some(events) = &config.ingest.ocis_events {
-        let skipped = config.ingest.ocis_skipped_actions.clone();
         let consumer = Arc::new(ocis_events::OcisEvents::new(
             state.store.clone(),
             state.clock.clone(),
             state.ingest.clone(),
             events.clone(),
-            skipped,
         ));
         let tick = move || {
             let consumer = consumer.clone();

@@ -2,8 +2,10 @@
 //! `audit`) on the `main-queue` stream. Each fetched batch is recorded with the last stream
 //! sequence as the cursor in one transaction, and only then acknowledged: a crash before the
 //! acknowledgement means a redelivery, which the envelope-ID externalIds absorb. A jump in the
-//! stream sequence (messages removed by the stream's limits before we read them) is recorded
-//! as a gap. Decoding and mapping come from `dezky_ingest::ocis_bus`.
+//! stream sequence is checked against the stream: skipped messages that are gone (removed by
+//! the stream's limits or deleted before we read them) are recorded as a gap; skipped messages
+//! still there were handed to an earlier incarnation that died before acknowledging them, and
+//! come back after the ack wait. Decoding and mapping come from `dezky_ingest::ocis_bus`.
 
 use crate::clock::Clock;
 use crate::ingest::Ingest;
@@ -12,6 +14,7 @@ use crate::ingest::status::OCIS_EVENTS;
 use crate::ingest::tenants::TenantDirectory;
 use anyhow::Context;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::stream::{LastRawMessageErrorKind, Stream};
 use dezky_core::Source;
 use dezky_ingest::gap::gap_event;
 use dezky_ingest::ocis_audit::TenantHint;
@@ -27,12 +30,16 @@ pub const CURSOR_NAME: &str = "ocis-events";
 const BATCH: usize = 1_000;
 /// How long a fetch waits for messages when the stream is idle.
 const FETCH_WAIT: Duration = Duration::from_millis(500);
+/// Skipped sequences looked up one by one at most; a larger jump beyond the stream's first
+/// message is reported as a gap of unknown extent rather than thousands of lookups.
+const MAX_LOOKUPS: u64 = 10_000;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FetchReport {
     pub recorded: u64,
     pub duplicates: u64,
-    pub skipped: u64,
+    /// Messages dropped by OCIS_AUDIT_ACTIONS_ONLY / OCIS_AUDIT_ACTIONS_SKIP.
+    pub filtered: u64,
     pub rejected: u64,
     pub gaps: u64,
 }
@@ -42,8 +49,7 @@ pub struct OcisEvents {
     clock: Arc<dyn Clock>,
     ingest: Arc<Ingest>,
     config: OcisEventsConfig,
-    skipped_actions: Vec<String>,
-    consumer: Mutex<Option<PullConsumer>>,
+    consumer: Mutex<Option<(PullConsumer, Stream)>>,
 }
 
 impl OcisEvents {
@@ -52,19 +58,17 @@ impl OcisEvents {
         clock: Arc<dyn Clock>,
         ingest: Arc<Ingest>,
         config: OcisEventsConfig,
-        skipped_actions: Vec<String>,
     ) -> OcisEvents {
         OcisEvents {
             store,
             clock,
             ingest,
             config,
-            skipped_actions,
             consumer: Mutex::new(None),
         }
     }
 
-    async fn connect(&self) -> anyhow::Result<PullConsumer> {
+    async fn connect(&self) -> anyhow::Result<(PullConsumer, Stream)> {
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .connect(&self.config.endpoint)
@@ -88,7 +92,35 @@ impl OcisEvents {
             )
             .await
             .with_context(|| format!("cannot create the durable consumer '{}'", self.config.consumer))?;
-        Ok(consumer)
+        Ok((consumer, stream))
+    }
+
+    /// How many of the skipped sequences `first..=last` are no longer in the stream. `None`:
+    /// too many to look up, extent unknown.
+    async fn missing_between(&self, stream: &Stream, first: u64, last: u64) -> anyhow::Result<Option<u64>> {
+        // The stream's limits remove from the front: everything before its first message is gone.
+        let first_kept = stream
+            .get_info()
+            .await
+            .context("reading the stream's state")?
+            .state
+            .first_sequence;
+        let gone_in_front = first_kept.saturating_sub(first).min(last - first + 1);
+        let from = first.max(first_kept);
+        if last >= from && last - from >= MAX_LOOKUPS {
+            return Ok(None);
+        }
+        let mut missing = gone_in_front;
+        for sequence in from..=last {
+            match stream.get_raw_message(sequence).await {
+                Ok(_) => {}
+                Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => missing += 1,
+                Err(error) => {
+                    return Err(anyhow::anyhow!("looking up stream message {sequence}: {error}"));
+                }
+            }
+        }
+        Ok(Some(missing))
     }
 
     /// Fetches and records what is waiting (one batch). Connection problems surface as errors;
@@ -98,15 +130,15 @@ impl OcisEvents {
         if guard.is_none() {
             *guard = Some(self.connect().await?);
         }
-        let consumer = guard.as_ref().expect("connected");
-        let result = self.fetch_batch(consumer).await;
+        let (consumer, stream) = guard.as_ref().expect("connected");
+        let result = self.fetch_batch(consumer, stream).await;
         if result.is_err() {
             *guard = None; // reconnect on the next tick
         }
         result
     }
 
-    async fn fetch_batch(&self, consumer: &PullConsumer) -> anyhow::Result<FetchReport> {
+    async fn fetch_batch(&self, consumer: &PullConsumer, stream: &Stream) -> anyhow::Result<FetchReport> {
         let mut messages = consumer
             .fetch()
             .max_messages(BATCH)
@@ -142,27 +174,32 @@ impl OcisEvents {
                 .map_err(|error| anyhow::anyhow!("a message without JetStream metadata: {error}"))?
                 .stream_sequence;
             if let Some((first, last)) = stream_gap(last_sequence, sequence) {
-                events.push(gap_event(
-                    &source,
-                    now,
-                    "stream-sequence-jumped",
-                    stream_gap_details(first, last),
-                ));
-                report.gaps += 1;
-                self.ingest.status.record_gap(OCIS_EVENTS);
-                tracing::warn!(
-                    first,
-                    last,
-                    "oCIS event bus: messages missing from the stream, gap recorded"
-                );
+                let missing = self.missing_between(stream, first, last).await?;
+                if missing != Some(0) {
+                    let unknown = last - first + 1;
+                    events.push(gap_event(
+                        &source,
+                        now,
+                        "stream-sequence-jumped",
+                        stream_gap_details(&self.config.stream, first, last, missing.unwrap_or(unknown)),
+                    ));
+                    report.gaps += 1;
+                    self.ingest.status.record_gap(OCIS_EVENTS);
+                    tracing::warn!(
+                        first,
+                        last,
+                        ?missing,
+                        "oCIS event bus: messages missing from the stream, gap recorded"
+                    );
+                }
             }
             last_sequence = Some(last_sequence.map_or(sequence, |last| last.max(sequence)));
-            match parse_message(&message.payload, &self.skipped_actions, now, &tenant_of) {
+            match parse_message(&message.payload, &self.config.filter, now, &tenant_of) {
                 Ok(BusOutcome::Event(mut event)) => {
                     directory.add_partner(&mut event);
                     events.push(*event);
                 }
-                Ok(BusOutcome::Skipped) => report.skipped += 1,
+                Ok(BusOutcome::Filtered) => report.filtered += 1,
                 Err(error) => {
                     // It can never decode: count it, say so, and do not let it block the stream.
                     report.rejected += 1;
@@ -182,6 +219,7 @@ impl OcisEvents {
         let receipt = self.store.append_with_cursor(events, cursor, now).await?;
         report.duplicates = receipt.duplicates() as u64;
         report.recorded = submitted - report.duplicates - report.gaps;
+        self.ingest.status.record_filtered(OCIS_EVENTS, report.filtered);
         // Durable now: acknowledge. A lost acknowledgement means a redelivery, skipped as a duplicate.
         for message in &received {
             message

@@ -11,7 +11,7 @@ use crate::ingest::tenants::TenantDirectory;
 use anyhow::Context;
 use dezky_core::{NewAuditEvent, Source};
 use dezky_ingest::gap::gap_event;
-use dezky_ingest::ocis_audit::{LineOutcome, Rejection, TenantHint, parse_line};
+use dezky_ingest::ocis_audit::{LineOutcome, Rejection, TenantHint, parse_filtered_line};
 use dezky_ingest::tail::{TailCursor, TailStep, complete_lines, next_step};
 use dezky_store::{CursorWrite, Store};
 use serde_json::{Map, json};
@@ -29,7 +29,8 @@ const STEPS_PER_TICK: usize = 4;
 pub struct TickReport {
     pub recorded: u64,
     pub duplicates: u64,
-    pub skipped: u64,
+    /// Lines dropped by OCIS_AUDIT_ACTIONS_ONLY / OCIS_AUDIT_ACTIONS_SKIP.
+    pub filtered: u64,
     pub rejected: u64,
     pub gaps: u64,
 }
@@ -179,11 +180,12 @@ impl OcisTail {
             }
             let mut events = Vec::with_capacity(lines.len());
             let now = self.clock.now();
+            let mut filtered = 0;
             for line in &lines {
-                let outcome = parse_line(
+                let outcome = parse_filtered_line(
                     line.bytes,
-                    &self.config.skipped_actions,
-                    cursor.line_id(line.offset),
+                    &self.config.filter,
+                    || cursor.line_id(line.offset),
                     now,
                     &tenant_of,
                 );
@@ -192,7 +194,7 @@ impl OcisTail {
                         directory.add_partner(&mut event);
                         events.push(*event);
                     }
-                    LineOutcome::Skipped => report.skipped += 1,
+                    LineOutcome::Filtered => filtered += 1,
                     LineOutcome::Rejected(rejection) => {
                         report.rejected += 1;
                         self.report_rejection(rejection, line.offset);
@@ -209,6 +211,9 @@ impl OcisTail {
             let receipt = self.commit(events, &cursor).await?;
             let duplicates = receipt.duplicates() as u64;
             report.recorded += submitted - duplicates;
+            report.filtered += filtered;
+            // Counted once durable, as the events are: a crash re-reads and re-counts them.
+            self.ingest.status.record_filtered(OCIS_AUDIT, filtered);
             report.duplicates += duplicates;
             self.ingest.status.record_success(
                 OCIS_AUDIT,

@@ -31,6 +31,8 @@ pub struct SourceHealth {
     pub duplicates_skipped: u64,
     /// Requests or lines refused (bad signature, malformed, oversized, not JSON).
     pub rejected: u64,
+    /// Events dropped by the source's allowlist/denylist (`…_ONLY`, `…_SKIP`).
+    pub filtered: u64,
     /// `ingest.gap_detected` events this source recorded.
     pub gaps: u64,
     /// What the source is doing or waiting for, in words.
@@ -97,6 +99,12 @@ impl IngestStatus {
         self.update(name, |health| health.rejected += count);
     }
 
+    pub fn record_filtered(&self, name: &'static str, count: u64) {
+        if count > 0 {
+            self.update(name, |health| health.filtered += count);
+        }
+    }
+
     pub fn record_gap(&self, name: &'static str) {
         self.update(name, |health| health.gaps += 1);
     }
@@ -116,7 +124,7 @@ impl IngestStatus {
     pub fn render_metrics(&self) -> String {
         let sources = self.snapshot();
         let mut text = String::new();
-        let series: [Series; 6] = [
+        let series: [Series; 7] = [
             (
                 "dezky_ingest_events_total",
                 "counter",
@@ -134,6 +142,12 @@ impl IngestStatus {
                 "counter",
                 "requests or lines refused, by ingest source",
                 |health| Some(health.rejected as f64),
+            ),
+            (
+                "dezky_ingest_filtered_total",
+                "counter",
+                "events dropped by the source's allowlist/denylist, by ingest source",
+                |health| Some(health.filtered as f64),
             ),
             (
                 "dezky_ingest_gaps_total",
@@ -181,6 +195,7 @@ mod tests {
         status.record_rejected(STALWART, 4);
         status.record_error(STALWART, now, "bad signature");
         status.record_gap(STALWART);
+        status.record_filtered(STALWART, 6);
         let stalwart = status
             .snapshot()
             .into_iter()
@@ -190,6 +205,7 @@ mod tests {
         assert_eq!(stalwart.duplicates_skipped, 1);
         assert_eq!(stalwart.rejected, 4);
         assert_eq!(stalwart.gaps, 1);
+        assert_eq!(stalwart.filtered, 6);
         assert_eq!(stalwart.lag_seconds, Some(2.5));
         assert_eq!(stalwart.last_error.as_deref(), Some("bad signature"));
         let text = status.render_metrics();
@@ -198,6 +214,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("dezky_ingest_events_total{source=\"ocis-audit\"} 0\n"));
+        assert!(text.contains("dezky_ingest_filtered_total{source=\"stalwart\"} 6\n"));
         assert!(text.contains("dezky_ingest_lag_seconds{source=\"stalwart\"} 2.5\n"));
         assert!(!text.contains("dezky_ingest_lag_seconds{source=\"ocis-audit\"}"));
     }

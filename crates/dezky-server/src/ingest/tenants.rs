@@ -60,7 +60,10 @@ impl TenantDirectory {
     pub fn for_ocis(&self, hint: dezky_ingest::ocis_audit::TenantHint<'_>) -> Option<Slug> {
         match hint {
             dezky_ingest::ocis_audit::TenantHint::SpaceName(name) => self.tenant_named(name),
-            // oCIS user ids are not mapped to tenants yet (provisioning will record them).
+            // Nothing we store names an oCIS user: `users` holds dezky's own sign-ins by OIDC
+            // issuer + subject (Authentik's uid, not oCIS's user id), and memberships point at
+            // those rows. Until provisioning records each member's oCIS id, an oCIS user
+            // resolves to no tenant (see ARCHITECTURE.md, Ingest).
             dezky_ingest::ocis_audit::TenantHint::User(_) => None,
         }
     }

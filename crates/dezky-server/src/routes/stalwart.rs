@@ -18,8 +18,11 @@ use sha2::{Digest, Sha256};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookResponse {
+    /// Events in the body (recorded, duplicates and filtered alike).
     pub received: usize,
     pub duplicates: usize,
+    /// Events dropped by `STALWART_EVENTS_ONLY` / `STALWART_EVENTS_SKIP`.
+    pub filtered: usize,
 }
 
 fn unauthorized(message: &'static str) -> ApiError {
@@ -96,26 +99,32 @@ pub async fn webhook(
     }
     let directory = TenantDirectory::load(state.store.as_ref()).await?;
     let tenant_of_domain = |domain: &str| directory.tenant_of_domain(domain);
-    let mut events = parse_webhook(&bytes, &tenant_of_domain).map_err(|error| {
+    let batch = parse_webhook(&bytes, &config.filter, &tenant_of_domain).map_err(|error| {
         let code = match error {
             WebhookError::NotJson(_) => "malformed_json",
             WebhookError::Field { .. } => "invalid_event",
         };
         reject(ApiError::bad_request(code, error.to_string()))
     })?;
+    let (mut events, filtered) = (batch.events, batch.filtered);
     events.iter_mut().for_each(|event| directory.add_partner(event));
     let newest_at = events.iter().map(|event| event.at).max();
-    let received = events.len();
+    let submitted = events.len();
     let receipt = state.audit.record(events).await.inspect_err(|error| {
         ingest.status.record_error(STALWART, now, error);
     })?;
     let duplicates = receipt.duplicates();
+    ingest.status.record_filtered(STALWART, filtered as u64);
     ingest.status.record_success(
         STALWART,
         state.clock.now(),
-        (received - duplicates) as u64,
+        (submitted - duplicates) as u64,
         duplicates as u64,
         newest_at,
     );
-    Ok(Json(WebhookResponse { received, duplicates }))
+    Ok(Json(WebhookResponse {
+        received: submitted + filtered,
+        duplicates,
+        filtered,
+    }))
 }

@@ -70,6 +70,11 @@ struct Fixture {
 
 impl Fixture {
     async fn new(db: TestDatabase) -> Fixture {
+        Fixture::with(db, &[]).await
+    }
+
+    /// With more variables (a filter).
+    async fn with(db: TestDatabase, extra: &[(&str, &str)]) -> Fixture {
         let upstream: Shared = Arc::default();
         let app = axum::Router::new()
             .route("/api/v3/events/events/", axum::routing::get(events_api))
@@ -79,11 +84,15 @@ impl Fixture {
         tokio::spawn(async move { axum::serve(listener, app).await });
         let store = dezky_store::open(&db.url).await.unwrap();
         store.migrate().await.unwrap();
-        let variables = [("AUTHENTIK_URL", url), ("AUTHENTIK_TOKEN", "ak-token".to_owned())];
+        let mut variables = vec![
+            ("AUTHENTIK_URL".to_owned(), url),
+            ("AUTHENTIK_TOKEN".to_owned(), "ak-token".to_owned()),
+        ];
+        variables.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
         let config = IngestConfig::from_lookup(&|name| {
             variables
                 .iter()
-                .find(|(key, _)| *key == name)
+                .find(|(key, _)| key == name)
                 .map(|(_, value)| value.clone())
         })
         .unwrap();
@@ -269,7 +278,69 @@ async fn every_event_shape_of_every_version_is_recorded(db: TestDatabase) {
     );
 }
 
+async fn filtered_actions_are_counted_not_recorded_and_the_mark_moves_past_them(db: TestDatabase) {
+    let fixture = Fixture::with(
+        db,
+        &[
+            ("AUTHENTIK_ACTIONS_ONLY", "login,custom_*,secret_view"),
+            ("AUTHENTIK_ACTIONS_SKIP", "custom_heartbeat*"),
+        ],
+    )
+    .await;
+    let event = |index: u32, action: &str| {
+        let mut event = login(index);
+        event["action"] = json!(action);
+        event
+    };
+    let published = [
+        event(0, "login"),
+        event(1, "logout"),
+        event(2, "custom_heartbeat_ping"),
+        event(3, "custom_invoice_paid"),
+        event(4, "secret_view"),
+        event(5, "model_updated"),
+    ];
+    fixture.upstream.lock().unwrap().events = published.into_iter().rev().collect();
+    let report = fixture.poller(2, 10).tick().await.unwrap();
+    assert_eq!(report.recorded, 3);
+    assert_eq!(report.filtered, 3);
+    let actions: Vec<String> = fixture
+        .recorded()
+        .await
+        .into_iter()
+        .map(|event| event.action.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "authentik.login",
+            "authentik.custom_invoice_paid",
+            "authentik.secret_view"
+        ]
+    );
+    // The filtered events are behind the mark: a restart does not look at them again.
+    let again = fixture.poller(2, 10).tick().await.unwrap();
+    assert_eq!((again.recorded, again.filtered), (0, 0));
+    let status = fixture
+        .ingest
+        .status
+        .snapshot()
+        .into_iter()
+        .find(|source| source.name == "authentik")
+        .unwrap();
+    assert_eq!(status.filtered, 3);
+    assert_eq!(status.events_ingested, 3);
+    assert!(
+        fixture
+            .ingest
+            .status
+            .render_metrics()
+            .contains("dezky_ingest_filtered_total{source=\"authentik\"} 3\n")
+    );
+}
+
 on_both_backends!(
+    filtered_actions_are_counted_not_recorded_and_the_mark_moves_past_them,
     new_events_are_recorded_oldest_first_exactly_once,
     the_page_cap_records_a_gap_instead_of_silently_skipping,
     upstream_errors_change_nothing_and_the_next_tick_recovers,

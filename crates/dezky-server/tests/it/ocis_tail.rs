@@ -23,17 +23,20 @@ struct Fixture {
 
 impl Fixture {
     async fn new(db: TestDatabase, skip: &str) -> Fixture {
+        Fixture::with(db, &[("OCIS_AUDIT_ACTIONS_SKIP", skip)]).await
+    }
+
+    /// With these variables beside the path.
+    async fn with(db: TestDatabase, extra: &[(&str, &str)]) -> Fixture {
         let path = temp_folder("ocis-tail").join("audit.log");
         let store = dezky_store::open(&db.url).await.unwrap();
         store.migrate().await.unwrap();
-        let variables = [
-            ("OCIS_AUDIT_LOG_PATH", path.display().to_string()),
-            ("OCIS_AUDIT_ACTIONS_SKIP", skip.to_owned()),
-        ];
+        let mut variables = vec![("OCIS_AUDIT_LOG_PATH".to_owned(), path.display().to_string())];
+        variables.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
         let config = IngestConfig::from_lookup(&|name| {
             variables
                 .iter()
-                .find(|(key, _)| *key == name)
+                .find(|(key, _)| key == name)
                 .map(|(_, value)| value.clone())
         })
         .unwrap();
@@ -224,7 +227,7 @@ async fn bad_lines_are_counted_and_passed_over(db: TestDatabase) {
     let report = fixture.tick().await;
     assert_eq!(report.recorded, 2);
     assert_eq!(report.rejected, 2);
-    assert_eq!(report.skipped, 1);
+    assert_eq!(report.filtered, 1);
     assert_eq!(fixture.resource_ids().await, vec!["i0", "i1"]);
 
     append(&fixture.path, "file_create)\n   user 'u1' created file 'x'\n");
@@ -238,6 +241,46 @@ async fn bad_lines_are_counted_and_passed_over(db: TestDatabase) {
         .unwrap();
     assert!(status.last_error.unwrap().contains("AUDIT_FORMAT=json"));
     assert_eq!(status.rejected, 4);
+    assert_eq!(status.filtered, 1);
+}
+
+async fn filtered_actions_are_counted_and_not_recorded(db: TestDatabase) {
+    let fixture = Fixture::with(
+        db,
+        &[
+            ("OCIS_AUDIT_ACTIONS_ONLY", "file_*,share_created"),
+            ("OCIS_AUDIT_ACTIONS_SKIP", "file_read,file_version*"),
+        ],
+    )
+    .await;
+    let action = |action: &str, id: &str| json!({ "Action": action, "FileID": id, "User": "u" }).to_string() + "\n";
+    append(
+        &fixture.path,
+        &[
+            action("file_create", "k0"),
+            action("file_read", "k1"),
+            action("space_created", "k2"),
+            action("file_version_restored", "k3"),
+            action("share_created", "k4"),
+            "not json\n".to_owned(),
+        ]
+        .concat(),
+    );
+    let report = fixture.tick().await;
+    assert_eq!(report.recorded, 2);
+    assert_eq!(report.filtered, 3);
+    assert_eq!(report.rejected, 1, "a bad line is rejected whatever the filter says");
+    assert_eq!(fixture.resource_ids().await, vec!["k0", "k4"]);
+    let status = fixture
+        .ingest
+        .status
+        .snapshot()
+        .into_iter()
+        .find(|source| source.name == OCIS_AUDIT)
+        .unwrap();
+    assert_eq!((status.filtered, status.rejected, status.events_ingested), (3, 1, 2));
+    // The cursor moved past the filtered lines: a restart reads nothing again.
+    assert_eq!(fixture.tick().await, TickReport::default());
 }
 
 on_both_backends!(
@@ -246,5 +289,6 @@ on_both_backends!(
     copy_and_truncate_reads_the_rest_from_the_copy,
     a_truncation_without_a_copy_is_recorded_as_a_gap,
     a_replaced_file_is_a_new_file_even_on_a_reused_inode,
-    bad_lines_are_counted_and_passed_over
+    bad_lines_are_counted_and_passed_over,
+    filtered_actions_are_counted_and_not_recorded
 );

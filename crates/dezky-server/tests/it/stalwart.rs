@@ -53,7 +53,7 @@ async fn signed_batches_are_recorded_once_even_when_resent(db: TestDatabase) {
     let start = app.event_count().await;
     let (status, body) = post_signed(&app, &batch("a")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({ "received": 2, "duplicates": 0 }));
+    assert_eq!(body, json!({ "received": 2, "duplicates": 0, "filtered": 0 }));
     assert_eq!(app.event_count().await, start + 2);
 
     let (_, event) = app.get(&format!("/api/v1/audit/{start}"), &app.operator_token).await;
@@ -73,7 +73,7 @@ async fn signed_batches_are_recorded_once_even_when_resent(db: TestDatabase) {
     for resend in [batch("a"), batch("retried")] {
         let (status, body) = post_signed(&app, &resend).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, json!({ "received": 2, "duplicates": 2 }));
+        assert_eq!(body, json!({ "received": 2, "duplicates": 2, "filtered": 0 }));
     }
     assert_eq!(app.event_count().await, start + 2);
 
@@ -258,7 +258,63 @@ async fn mail_domains_name_the_tenant_and_its_partner(db: TestDatabase) {
     }
 }
 
+async fn filtered_types_are_counted_and_not_recorded(db: TestDatabase) {
+    let app = spawn_with(
+        db,
+        &[
+            ("STALWART_WEBHOOK_SECRET", SECRET),
+            ("STALWART_EVENTS_ONLY", "auth.*,delivery.*"),
+            ("STALWART_EVENTS_SKIP", "auth.success"),
+        ],
+    )
+    .await;
+    let start = app.event_count().await;
+    let body = json!({ "events": [
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "auth.success", "data": { "accountName": "a@acme.example", "spanId": 1 } },
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "auth.failed", "data": { "accountName": "a@acme.example", "spanId": 2 } },
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "spam.classify", "data": { "spanId": 3 } },
+        { "createdAt": "2026-03-14T09:26:53Z", "type": "delivery.delivered", "data": { "queueId": 4, "spanId": 4 } },
+    ]})
+    .to_string()
+    .into_bytes();
+    let (status, answer) = post_signed(&app, &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, json!({ "received": 4, "duplicates": 0, "filtered": 2 }));
+    assert_eq!(app.event_count().await, start + 2);
+    let (_, first) = app.get(&format!("/api/v1/audit/{start}"), &app.operator_token).await;
+    assert_eq!(first["action"], "stalwart.auth_failed");
+    let (_, second) = app
+        .get(&format!("/api/v1/audit/{}", start + 1), &app.operator_token)
+        .await;
+    assert_eq!(second["action"], "stalwart.mail_delivered");
+
+    let (_, report) = app.get("/api/v1/ingest/status", &app.operator_token).await;
+    let stalwart = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|source| source["name"] == "stalwart")
+        .unwrap()
+        .clone();
+    assert_eq!(stalwart["filtered"], 2);
+    assert_eq!(stalwart["eventsIngested"], 2);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("dezky_ingest_filtered_total{source=\"stalwart\"} 2\n"),
+        "{metrics}"
+    );
+}
+
 on_both_backends!(
+    filtered_types_are_counted_and_not_recorded,
     signed_batches_are_recorded_once_even_when_resent,
     unsigned_or_badly_signed_bodies_are_refused_and_nothing_is_written,
     malformed_and_oversized_bodies_get_clear_errors,

@@ -1,7 +1,11 @@
-//! SIGKILL the service again and again while the oCIS tail and the Stalwart webhook deliver
-//! events; afterwards every source event is in the log exactly once and the chain verifies.
+//! SIGKILL the service again and again while every source delivers events at once: the oCIS
+//! tail, the Stalwart webhook, the Authentik poller (a local stand-in whose event list grows
+//! while the test runs) and the oCIS event bus (the real NATS JetStream server, on a stream of
+//! this run's own). Afterwards every source event is in the log exactly once and the chain
+//! verifies.
 
 use crate::support::{Server, run};
+use crate::upstreams::{Authentik, Bus, NATS, authentik_pk, bus_id};
 use base64::Engine;
 use dezky_testkit::{TestDatabase, on_both_backends, temp_folder};
 use hmac::{Hmac, Mac};
@@ -17,6 +21,8 @@ const SECRET: &str = "crash-test-webhook-secret";
 const OCIS_LINES: usize = 4_000;
 const WEBHOOK_BATCHES: usize = 60;
 const EVENTS_PER_BATCH: usize = 50;
+const AUTHENTIK_EVENTS: usize = 1_200;
+const BUS_MESSAGES: usize = 2_000;
 const KILLS: usize = 5;
 
 fn free_port() -> u16 {
@@ -55,11 +61,20 @@ async fn every_source_event_survives_repeated_sigkill_exactly_once(db: TestDatab
     let data_dir = temp_folder("crash-ingest");
     let log_path = data_dir.join("ocis-audit.log");
     let log_text = log_path.to_str().unwrap().to_owned();
+    let authentik = Authentik::start().await;
+    let bus = Arc::new(Bus::create().await);
+    let bus_name = bus.name.clone();
     let environment = [
         ("DATABASE_URL", db.url.as_str()),
         ("OCIS_AUDIT_LOG_PATH", log_text.as_str()),
         ("OCIS_AUDIT_POLL_SECONDS", "1"),
         ("STALWART_WEBHOOK_SECRET", SECRET),
+        ("AUTHENTIK_URL", authentik.url.as_str()),
+        ("AUTHENTIK_TOKEN", "ak-crash-test"),
+        ("AUTHENTIK_POLL_SECONDS", "1"),
+        ("OCIS_EVENTS_ENDPOINT", NATS),
+        ("OCIS_EVENTS_STREAM", bus_name.as_str()),
+        ("OCIS_EVENTS_CONSUMER", bus_name.as_str()),
         ("RUST_LOG", "error"),
     ];
     let listen = format!("127.0.0.1:{}", free_port());
@@ -117,13 +132,59 @@ async fn every_source_event_survives_repeated_sigkill_exactly_once(db: TestDatab
         }
     });
 
+    // Authentik records logins whenever people log in; its list grows under the poller (pages
+    // shift while they are read), at a pace one tick's page cap keeps up with.
+    let authentik_writer = tokio::spawn({
+        let authentik = authentik.clone();
+        async move {
+            for burst in 0..AUTHENTIK_EVENTS / 40 {
+                authentik.publish(burst * 40..(burst + 1) * 40);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
+    // oCIS publishes to its bus whatever happens to dezky.
+    let bus_writer = tokio::spawn({
+        let bus = bus.clone();
+        async move {
+            for burst in 0..BUS_MESSAGES / 50 {
+                for index in burst * 50..(burst + 1) * 50 {
+                    bus.publish(index).await;
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+    });
+
+    // Each kill comes at a different moment for the tail and the webhook, and, when it can be
+    // seen, while the bus consumer holds messages it has not yet acknowledged.
+    let mut kills_during_a_bus_batch = 0;
     for kill in 0..KILLS {
         let server = Server::start_on(&environment, &data_dir, &listen);
-        tokio::time::sleep(Duration::from_millis(700 + 300 * kill as u64)).await;
+        let started = Instant::now();
+        let earliest = Duration::from_millis(500 + 250 * kill as u64);
+        loop {
+            let pending = bus.ack_pending().await;
+            if started.elapsed() >= earliest && pending > 0 {
+                kills_during_a_bus_batch += 1;
+                break;
+            }
+            if started.elapsed() >= earliest + Duration::from_secs(2) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         server.kill();
     }
     let server = Server::start_on(&environment, &data_dir, &listen);
+    while !writer.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     writer.join().unwrap();
+    authentik_writer.await.unwrap();
+    bus_writer.await.unwrap();
+    // Messages a killed process fetched but never acknowledged come back after the ack wait
+    // (30 s), so the deadline leaves room for that.
     let deadline = Instant::now() + Duration::from_secs(120);
     while !sender_done.load(Ordering::SeqCst) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -135,7 +196,7 @@ async fn every_source_event_survives_repeated_sigkill_exactly_once(db: TestDatab
     );
 
     let store = dezky_store::open(&db.url).await.unwrap();
-    let expected_total = OCIS_LINES + WEBHOOK_BATCHES * EVENTS_PER_BATCH;
+    let expected_total = OCIS_LINES + WEBHOOK_BATCHES * EVENTS_PER_BATCH + AUTHENTIK_EVENTS + BUS_MESSAGES;
     let mut events = vec![];
     while Instant::now() < deadline {
         events = store.events_in_order(None, 1_000_000).await.unwrap();
@@ -149,10 +210,57 @@ async fn every_source_event_survives_repeated_sigkill_exactly_once(db: TestDatab
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     drop(server);
+    assert!(
+        kills_during_a_bus_batch > 0,
+        "a kill came while bus messages were unacknowledged"
+    );
+    let deliveries = bus.deliveries().await;
+    Arc::into_inner(bus).expect("the publisher is done").delete().await;
+
+    let external_ids = |prefix: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|event| event.external_id.clone())
+            .filter(|id| id.starts_with(prefix))
+            .collect()
+    };
+    let authentik_ids = external_ids("authentik:");
+    assert_eq!(
+        authentik_ids.iter().collect::<HashSet<_>>().len(),
+        authentik_ids.len(),
+        "an Authentik event twice"
+    );
+    let expected: HashSet<String> = (0..AUTHENTIK_EVENTS)
+        .map(|index| format!("authentik:{}", authentik_pk(index)))
+        .collect();
+    assert_eq!(
+        authentik_ids.into_iter().collect::<HashSet<_>>(),
+        expected,
+        "every Authentik event is recorded"
+    );
+    assert!(
+        deliveries > BUS_MESSAGES as u64,
+        "killed mid-batch, some messages were delivered again ({deliveries} deliveries)"
+    );
+    let bus_ids = external_ids("ocis-bus:");
+    assert_eq!(
+        bus_ids.iter().collect::<HashSet<_>>().len(),
+        bus_ids.len(),
+        "a bus message twice"
+    );
+    let expected: HashSet<String> = (0..BUS_MESSAGES)
+        .map(|index| format!("ocis-bus:{}", bus_id(index)))
+        .collect();
+    assert_eq!(
+        bus_ids.into_iter().collect::<HashSet<_>>(),
+        expected,
+        "every bus message is recorded"
+    );
 
     let ocis: Vec<String> = events
         .iter()
         .filter(|event| event.action.as_str() == "ocis.file_create")
+        .filter(|event| !event.external_id.as_deref().unwrap_or("").starts_with("ocis-bus:"))
         .filter_map(|event| event.resource_id.clone())
         .collect();
     let unique: HashSet<&String> = ocis.iter().collect();
@@ -177,7 +285,10 @@ async fn every_source_event_survives_repeated_sigkill_exactly_once(db: TestDatab
         .iter()
         .filter(|event| event.action.as_str() == "ingest.gap_detected")
         .count();
-    assert_eq!(gaps, 0, "no rotation happened, so no gap may be reported");
+    assert_eq!(
+        gaps, 0,
+        "nothing was rotated, capped or removed, so no gap may be reported"
+    );
 
     let data_dir_text = data_dir.to_str().unwrap().to_owned();
     let mut verify_environment = environment.to_vec();

@@ -9,4 +9,5 @@ mod crash_ingest;
 mod export_memory;
 mod support;
 mod two_instances;
+mod upstreams;
 mod verify_cli;
