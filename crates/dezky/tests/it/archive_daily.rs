@@ -4,7 +4,7 @@
 //! every range is still recorded exactly once. (When a run is due is tested in
 //! `archive::worker`; this is the wiring.)
 
-use crate::support::{Server, fill, folder_cold, run, s3_cold, temp_database_and_key};
+use crate::support::{Server, filled_log_and_operator_token, folder_cold, s3_cold, temp_database_and_key};
 use dezky_testkit::{TestBackend, temp_folder};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -34,17 +34,7 @@ async fn the_daily_worker_archives_on_its_own(backend: TestBackend, cold: Vec<(S
         ("RUST_LOG", "error"),
     ];
     environment.extend(cold.iter().map(|(name, value)| (name.as_str(), value.as_str())));
-    let migrated = run(&environment, &["migrate"]);
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
-    );
-    fill(&database.url, EVENTS).await;
-    let token = String::from_utf8(run(&environment, &["token", "create", "--operator"]).stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = filled_log_and_operator_token(&environment, &database.url, EVENTS).await;
     let client = reqwest::Client::new();
 
     // A server without ARCHIVE_ENABLED signs a checkpoint: archiving needs one covering the

@@ -7,7 +7,7 @@
 //! `a_run_stopped_after_any_step_loses_and_duplicates_nothing`; this test adds real process
 //! death at points nobody chose.
 
-use crate::support::{Server, fill, folder_cold, run, s3_cold};
+use crate::support::{Server, filled_log_and_operator_token, folder_cold, s3_cold};
 use dezky_testkit::{TestBackend, TestDatabase, temp_folder};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -73,17 +73,7 @@ async fn archive_runs_survive_repeated_sigkill(database: TestDatabase, cold: Vec
         ("RUST_LOG", "error"),
     ];
     environment.extend(cold.iter().map(|(name, value)| (name.as_str(), value.as_str())));
-    let migrated = run(&environment, &["migrate"]);
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
-    );
-    fill(&database.url, EVENTS).await;
-    let token = String::from_utf8(run(&environment, &["token", "create", "--operator"]).stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = filled_log_and_operator_token(&environment, &database.url, EVENTS).await;
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
     let client = reqwest::Client::new();

@@ -167,8 +167,28 @@ pub(crate) async fn s3_cold() -> Vec<(String, String)> {
     ]
 }
 
+/// The setup the archive CLI tests share: `dezky migrate`, `count` events appended straight
+/// through the store, and an operator token from `dezky token create`.
+pub(crate) async fn filled_log_and_operator_token(
+    environment: &[(&str, &str)],
+    database_url: &str,
+    count: u64,
+) -> String {
+    let migrated = run(environment, &["migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    fill(database_url, count).await;
+    String::from_utf8(run(environment, &["token", "create", "--operator"]).stdout)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 /// Appends `count` events straight through the store (the database must be migrated).
-pub(crate) async fn fill(database_url: &str, count: u64) {
+async fn fill(database_url: &str, count: u64) {
     use dezky_core::{Action, ActorType, NewAuditEvent, Source};
     use dezky_server::clock::{Clock, SystemClock};
     let store = dezky_store::open(database_url).await.unwrap();
