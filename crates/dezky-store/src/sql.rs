@@ -11,11 +11,46 @@ pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE 
 pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms, head_hash FROM chain_head WHERE id = 1";
 pub(crate) const UPDATE_HEAD: &str =
     "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2, head_hash = $3 WHERE id = 1";
-/// Level 0 of the tree: the event's leaf hash, or, once the event was archived to cold storage,
-/// the copy kept in merkle_nodes at level 0 (so proofs keep working).
-pub(crate) const SELECT_LEAF: &str = "SELECT leaf_hash FROM audit_events WHERE seq = $1 \
-    UNION ALL SELECT hash FROM merkle_nodes WHERE level = 0 AND idx = $1";
-pub(crate) const SELECT_NODE: &str = "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2";
+/// Values per `IN (...)` list or `OR` chain when reading Merkle nodes (a proof needs about
+/// 2·log2(n) of them; the frontier rebuild about log2(n)).
+pub(crate) const NODES_PER_LOOKUP: usize = 200;
+
+/// Level 0 of the tree for several leaves in one statement: the events' leaf hashes, or, once
+/// an event was archived to cold storage, the copy kept in merkle_nodes at level 0 (so proofs
+/// keep working). The `indexes` are bound twice, once per half.
+pub(crate) fn select_leaves_sql(indexes: usize, dialect: Dialect) -> String {
+    let first = placeholder_list(0, indexes, dialect);
+    let second = placeholder_list(indexes, indexes, dialect);
+    format!(
+        "SELECT seq, leaf_hash FROM audit_events WHERE seq IN ({first}) \
+         UNION ALL SELECT idx, hash FROM merkle_nodes WHERE level = 0 AND idx IN ({second})"
+    )
+}
+
+/// Perfect subtrees of level >= 1, several per statement: one index probe per `(level, idx)`
+/// term, one round trip for all of them (a proof at ten million events reads ~45 nodes).
+pub(crate) fn select_nodes_sql(nodes: usize, dialect: Dialect) -> String {
+    let terms: Vec<String> = (0..nodes)
+        .map(|node| {
+            let pair = placeholder_list(node * 2, 2, dialect);
+            let (level, index) = pair.split_once(", ").unwrap_or((pair.as_str(), ""));
+            format!("(level = {level} AND idx = {index})")
+        })
+        .collect();
+    format!("SELECT level, idx, hash FROM merkle_nodes WHERE {}", terms.join(" OR "))
+}
+
+/// `count` comma-separated placeholders, the first being parameter number `first + 1`.
+fn placeholder_list(first: usize, count: usize, dialect: Dialect) -> String {
+    let items: Vec<String> = (first..first + count)
+        .map(|number| match dialect {
+            Dialect::Sqlite => "?".to_owned(),
+            Dialect::Postgres => format!("${}", number + 1),
+        })
+        .collect();
+    items.join(", ")
+}
+
 const EVENT_INSERT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, actor_email, actor_ip, \
     action, outcome, resource_type, resource_id, resource_name, tenant_slug, partner_slug, source, external_id, \
     metadata, prev_hash, hash, leaf_hash, personal_commitment, personal_salt";
@@ -105,25 +140,47 @@ macro_rules! implement_store {
 
         type DbConnection = <$database as sqlx::Database>::Connection;
 
-        /// The stored hashes of perfect subtrees: level 0 from the events, the rest from
-        /// merkle_nodes.
+        /// The stored hashes of perfect subtrees, in the order asked: level 0 from the events
+        /// (or their archived copies), the rest from merkle_nodes. Two statements per chunk
+        /// whatever the number of nodes, instead of one round trip per node.
         async fn node_hashes_in(connection: &mut DbConnection, nodes: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-            let mut hashes = Vec::with_capacity(nodes.len());
-            for node in nodes {
-                let text: Option<String> = if node.level == 0 {
-                    sqlx::query_scalar(sql::SELECT_LEAF).bind(to_i64(node.index)).fetch_optional(&mut *connection).await?
-                } else {
-                    sqlx::query_scalar(sql::SELECT_NODE)
-                        .bind(i64::from(node.level))
-                        .bind(to_i64(node.index))
-                        .fetch_optional(&mut *connection)
-                        .await?
-                };
-                let place = format!("merkle node level {} index {}", node.level, node.index);
-                let text = text.ok_or_else(|| StoreError::Corrupt(format!("{place} is missing")))?;
-                hashes.push(stored_hash(&text, &place)?);
+            let mut found: std::collections::HashMap<NodeId, Hash> = Default::default();
+            for chunk in nodes.chunks(sql::NODES_PER_LOOKUP) {
+                let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = chunk.iter().partition(|node| node.level == 0);
+                if !leaves.is_empty() {
+                    let select = sql::select_leaves_sql(leaves.len(), $dialect);
+                    let mut query = sqlx::query_as::<_, (i64, String)>(&select);
+                    for _half in 0..2 {
+                        for leaf in &leaves {
+                            query = query.bind(to_i64(leaf.index));
+                        }
+                    }
+                    for (index, text) in query.fetch_all(&mut *connection).await? {
+                        let node = NodeId { level: 0, index: index as u64 };
+                        found.insert(node, stored_hash(&text, &format!("merkle leaf {index}"))?);
+                    }
+                }
+                if !inner.is_empty() {
+                    let select = sql::select_nodes_sql(inner.len(), $dialect);
+                    let mut query = sqlx::query_as::<_, (i32, i64, String)>(&select);
+                    for node in &inner {
+                        query = query.bind(i32::from(node.level)).bind(to_i64(node.index));
+                    }
+                    for (level, index, text) in query.fetch_all(&mut *connection).await? {
+                        let place = format!("merkle node level {level} index {index}");
+                        let level = u8::try_from(level).map_err(|_| StoreError::Corrupt(format!("{place}: bad level")))?;
+                        found.insert(NodeId { level, index: index as u64 }, stored_hash(&text, &place)?);
+                    }
+                }
             }
-            Ok(hashes)
+            nodes
+                .iter()
+                .map(|node| {
+                    found.get(node).copied().ok_or_else(|| {
+                        StoreError::Corrupt(format!("merkle node level {} index {} is missing", node.level, node.index))
+                    })
+                })
+                .collect()
         }
 
         /// Which of these `(source, externalId)` pairs the log already holds.

@@ -4,6 +4,7 @@ mod append;
 mod append_only;
 mod control;
 mod invites;
+mod merkle;
 mod query;
 mod tokens_and_users;
 mod workers;
