@@ -1,7 +1,7 @@
 //! The single measurements from flags, as before `all` existed:
 //! `dezky-bench [--events N] [--batch B] [--writers 1,8,64] [--backends sqlite,postgres] [--markdown]`
 //! measures appends per writer count on a fresh database, then checkpoint latency, verification
-//! and proofs on the last one; `--ingest` measures oCIS parsing, the oCIS tail and the Stalwart
+//! and proofs on the last one (kept with `--keep-database`); `--ingest` measures oCIS parsing, the oCIS tail and the Stalwart
 //! webhook instead. Prints JSON, or a Markdown table with `--markdown`.
 
 use crate::suite::backend_named;
@@ -29,6 +29,10 @@ pub struct ClassicArguments {
     /// holds every event in memory).
     #[arg(long)]
     skip_verify: bool,
+    /// Keep the last database instead of dropping it, and print its URL (to examine a large
+    /// log afterwards: query plans, file sizes). Removing it is then up to you.
+    #[arg(long)]
+    keep_database: bool,
     /// Measure ingest instead: oCIS line parsing (MiB/s), the oCIS tail into each backend
     /// (lines/s) and the Stalwart webhook over HTTP (events/s, signed batches of 100).
     #[arg(long)]
@@ -83,6 +87,10 @@ pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
                 );
             }
             results.push(result);
+            if arguments.keep_database && writers == *arguments.writers.last().unwrap_or(&1) {
+                eprintln!("{backend:?}: database kept at {}", database.url);
+                std::mem::forget(database);
+            }
         }
     }
     if arguments.markdown {
