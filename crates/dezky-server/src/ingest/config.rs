@@ -76,6 +76,11 @@ pub const INGEST_VARIABLES: &[(&str, &str, &str)] = &[
         "seconds between checks of the oCIS audit log",
     ),
     (
+        "OCIS_AUDIT_WATCH",
+        "true",
+        "also read the oCIS audit log as soon as inotify reports a change (false: poll only)",
+    ),
+    (
         "OCIS_AUDIT_ACTIONS_SKIP",
         "file_read,public_link_accessed",
         "comma-separated oCIS actions not recorded (empty: record all; trailing * = prefix)",
@@ -123,6 +128,9 @@ pub struct StalwartConfig {
 pub struct OcisAuditConfig {
     pub path: PathBuf,
     pub poll: Duration,
+    /// OCIS_AUDIT_WATCH: wake the tail early on inotify events for the file (the poll stays,
+    /// as the fallback for file systems without inotify and for missed notifications).
+    pub watch: bool,
     /// OCIS_AUDIT_ACTIONS_ONLY / OCIS_AUDIT_ACTIONS_SKIP, on the line's `Action`.
     pub filter: ActionFilter,
 }
@@ -221,16 +229,15 @@ fn http_url(variable: &'static str, value: &str) -> Result<String, ConfigError> 
 
 impl IngestConfig {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<IngestConfig, ConfigError> {
-        let enabled = match get("AUDIT_INGEST_ENABLED").as_deref().map(str::trim) {
-            None | Some("true") | Some("1") => true,
-            Some("false") | Some("0") => false,
-            Some(other) => {
-                return Err(problem(
-                    "AUDIT_INGEST_ENABLED",
-                    format!("'{other}' is not true or false"),
-                ));
+        let switch = |variable: &'static str| -> Result<bool, ConfigError> {
+            match get(variable).as_deref().map(str::trim) {
+                None | Some("true") | Some("1") => Ok(true),
+                Some("false") | Some("0") => Ok(false),
+                Some(other) => Err(problem(variable, format!("'{other}' is not true or false"))),
             }
         };
+        let enabled = switch("AUDIT_INGEST_ENABLED")?;
+        let ocis_watch = switch("OCIS_AUDIT_WATCH")?;
         let seconds = |variable: &'static str, default: u64| -> Result<Duration, ConfigError> {
             let value = get(variable)
                 .map(|value| parse_positive(variable, &value))
@@ -272,6 +279,7 @@ impl IngestConfig {
                 Ok(OcisAuditConfig {
                     path: PathBuf::from(path.trim()),
                     poll: seconds("OCIS_AUDIT_POLL_SECONDS", DEFAULT_OCIS_AUDIT_POLL_SECONDS)?,
+                    watch: ocis_watch,
                     filter: ocis_filter.clone(),
                 })
             })
@@ -414,15 +422,35 @@ mod tests {
             "the list replaces the default"
         );
         assert_eq!(ocis.poll, Duration::from_secs(5));
+        assert!(ocis.watch, "inotify wake-up is on unless switched off");
         let events = config.ocis_events.unwrap();
         assert_eq!(events.consumer, "dezky-audit");
         assert_eq!(events.stream, "main-queue");
     }
 
     #[test]
+    fn the_inotify_wake_up_can_be_switched_off() {
+        for (value, expected) in [("false", false), ("0", false), (" true ", true), ("1", true)] {
+            let variables = [
+                ("OCIS_AUDIT_LOG_PATH", "/var/log/ocis/audit.log"),
+                ("OCIS_AUDIT_WATCH", value),
+            ];
+            let config = IngestConfig::from_lookup(&|name| {
+                variables
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            })
+            .unwrap();
+            assert_eq!(config.ocis_audit.unwrap().watch, expected, "OCIS_AUDIT_WATCH={value}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("AUDIT_INGEST_ENABLED", "maybe")], "AUDIT_INGEST_ENABLED"),
+            (&[("OCIS_AUDIT_WATCH", "inotify")], "OCIS_AUDIT_WATCH"),
             (&[("AUTHENTIK_URL", "https://a")], "AUTHENTIK_TOKEN"),
             (&[("AUTHENTIK_TOKEN", "t")], "AUTHENTIK_URL"),
             (

@@ -4,6 +4,7 @@
 
 pub mod authentik_poll;
 pub mod config;
+pub mod file_watch;
 pub mod files;
 pub mod ocis_events;
 pub mod ocis_tail;
@@ -49,6 +50,7 @@ pub fn spawn_workers(
         name,
         holder: holder.clone(),
         interval,
+        wake: None,
         store: state.store.clone(),
         clock: state.clock.clone(),
         ingest: state.ingest.clone(),
@@ -70,8 +72,24 @@ pub fn spawn_workers(
             let tail = tail.clone();
             async move { tail.tick().await.map(|_| ()) }
         };
-        handles.push(tokio::spawn(leased(status::OCIS_AUDIT, ocis.poll).run(tick, stopped())));
-        tracing::info!(path = %ocis.path.display(), "oCIS audit log tail started");
+        let mut worker = leased(status::OCIS_AUDIT, ocis.poll);
+        let watch = if ocis.watch {
+            let wake = Arc::new(tokio::sync::Notify::new());
+            worker.wake = Some(wake.clone());
+            file_watch::watch(&ocis.path, wake)
+                .inspect_err(|reason| {
+                    tracing::warn!(%reason, poll_seconds = ocis.poll.as_secs(), "oCIS audit log: no inotify wake-up, polling only");
+                })
+                .ok()
+        } else {
+            None
+        };
+        let shutdown = stopped();
+        handles.push(tokio::spawn(async move {
+            let _watch = watch; // lives as long as the worker
+            worker.run(tick, shutdown).await
+        }));
+        tracing::info!(path = %ocis.path.display(), watch = ocis.watch, "oCIS audit log tail started");
     }
     if let Some(authentik) = &config.ingest.authentik {
         let poller = Arc::new(authentik_poll::AuthentikPoller::new(

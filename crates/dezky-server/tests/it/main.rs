@@ -12,6 +12,7 @@ mod authentik_poll;
 mod client_ip;
 mod errors;
 mod export;
+mod file_watch;
 mod ingest;
 mod invites;
 mod members;

@@ -7,6 +7,7 @@ mod commands;
 mod crash_archive;
 mod crash_ingest;
 mod export_memory;
+mod ocis_watch;
 mod support;
 mod two_instances;
 mod upstreams;
