@@ -322,8 +322,62 @@ async fn events_round_trip_every_field(db: TestDatabase) {
     );
 }
 
+/// Free text over more matches than a page, alone and with another filter: every page is
+/// the next matches, newest first, with `has_more` exactly until the last one.
+async fn free_text_pages_through_every_match(db: TestDatabase) {
+    let store = open(&db).await;
+    let events: Vec<NewAuditEvent> = (0..130)
+        .map(|index| {
+            let mut new = event("ocis.file_create", index);
+            new.resource_name = Some(if index % 3 == 0 {
+                format!("Rechnung-{index}.pdf")
+            } else {
+                "notes.txt".into()
+            });
+            new.tenant_slug = Some(Slug::parse(if index % 2 == 0 { "acme" } else { "globex" }).unwrap());
+            new
+        })
+        .collect();
+    store.append_events(events, Timestamp::from_millis(1)).await.unwrap();
+    let pages = |tenant: Option<&str>, min_seq: Option<u64>| {
+        let store = store.clone();
+        let tenant = tenant.map(|slug| Slug::parse(slug).unwrap());
+        async move {
+            let mut query = AuditQuery {
+                text: Some("rechnung".into()),
+                tenant_slug: tenant,
+                min_seq,
+                limit: Limit::new(7).unwrap(),
+                ..AuditQuery::default()
+            };
+            let mut seen = vec![];
+            loop {
+                let page = store.query_events(&query).await.unwrap();
+                assert!(page.events.len() <= 7);
+                seen.extend(page.events.iter().map(|event| event.seq));
+                if !page.has_more {
+                    break;
+                }
+                assert_eq!(page.events.len(), 7, "a page before the last is full");
+                query.before = Some(Cursor(*seen.last().unwrap()));
+            }
+            seen
+        }
+    };
+    let matching = |keep: &dyn Fn(u64) -> bool| {
+        (0..130u64)
+            .rev()
+            .filter(|seq| seq % 3 == 0 && keep(*seq))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pages(None, None).await, matching(&|_| true));
+    assert_eq!(pages(Some("acme"), None).await, matching(&|seq| seq % 2 == 0));
+    assert_eq!(pages(None, Some(50)).await, matching(&|seq| seq >= 50));
+}
+
 on_both_backends!(
     every_filter_selects_exactly_its_events,
+    free_text_pages_through_every_match,
     free_text_matches_substrings_case_insensitively,
     pages_follow_the_cursor_without_skips_or_repeats,
     events_round_trip_every_field,
