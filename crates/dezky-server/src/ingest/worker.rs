@@ -20,8 +20,9 @@ fn lease_ttl(interval: Duration) -> Duration {
     interval * 3 + Duration::from_secs(30)
 }
 
-/// The wait after `failures` failed ticks in a row: the interval, doubled per failure, at most
-/// `MAX_BACKOFF` (a source that is down is not hammered; one that recovers is back soon).
+/// The wait after `failures` failed ticks in a row (0 after a good one): the interval, doubled
+/// per failure after the first, at most `MAX_BACKOFF` (a source that is down is not hammered;
+/// one that recovers is back soon).
 pub fn backoff(interval: Duration, failures: u32) -> Duration {
     let factor = 1u32 << failures.saturating_sub(1).min(10);
     (interval * factor).min(MAX_BACKOFF).max(interval)
@@ -42,54 +43,61 @@ pub struct LeasedWorker {
 
 impl LeasedWorker {
     /// Runs `tick` every `interval`, and soon after each `wake` notification, while this
-    /// instance holds the lease, until `shutdown`.
+    /// instance holds the lease, until `shutdown`. After failed ticks (or a failed lease) the
+    /// wait grows per [`backoff`] and wake-ups are ignored, so a source that is down is not
+    /// hammered; the first good tick returns to the interval.
     pub async fn run<F, Fut>(self, mut tick: F, shutdown: impl Future<Output = ()>)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = anyhow::Result<()>>,
     {
         let ttl_ms = lease_ttl(self.interval).as_millis() as i64;
-        let mut timer = tokio::time::interval(self.interval);
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failures = 0u32;
+        let mut next = tokio::time::Instant::now(); // the first tick at once
         tokio::pin!(shutdown);
         loop {
             let woken = async {
-                match &self.wake {
-                    Some(wake) => wake.notified().await,
-                    None => std::future::pending().await,
+                match (&self.wake, failures) {
+                    (Some(wake), 0) => wake.notified().await,
+                    _ => std::future::pending().await,
                 }
             };
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = timer.tick() => {}
-                () = woken => {
-                    tokio::time::sleep(WAKE_SETTLE).await;
-                    // The next timed tick is a full interval after this one.
-                    timer.reset();
-                }
+                () = tokio::time::sleep_until(next) => {}
+                () = woken => tokio::time::sleep(WAKE_SETTLE).await,
             }
-            match self
+            let succeeded = match self
                 .store
                 .try_lease(self.name, &self.holder, ttl_ms, self.clock.now())
                 .await
             {
-                Ok(true) => {
-                    if let Err(error) = tick().await {
+                Ok(true) => match tick().await {
+                    Ok(()) => true,
+                    Err(error) => {
                         tracing::warn!(worker = self.name, error = format!("{error:#}"), "ingest tick failed");
                         self.ingest
                             .status
                             .record_error(self.name, self.clock.now(), format!("{error:#}"));
+                        false
                     }
+                },
+                Ok(false) => {
+                    self.ingest.status.set_detail(
+                        self.name,
+                        Some("standby: another instance holds this worker's lease".into()),
+                    );
+                    true
                 }
-                Ok(false) => self.ingest.status.set_detail(
-                    self.name,
-                    Some("standby: another instance holds this worker's lease".into()),
-                ),
                 Err(error) => {
                     tracing::warn!(worker = self.name, %error, "cannot take the worker lease");
                     self.ingest.status.record_error(self.name, self.clock.now(), error);
+                    false
                 }
-            }
+            };
+            failures = if succeeded { 0 } else { failures.saturating_add(1) };
+            // Measured from the end of this tick: a slow tick never queues the next at once.
+            next = tokio::time::Instant::now() + backoff(self.interval, failures);
         }
         let _ = self.store.release_lease(self.name, &self.holder).await;
     }

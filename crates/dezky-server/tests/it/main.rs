@@ -25,3 +25,4 @@ mod stalwart;
 mod tamper;
 mod tenants;
 mod visibility;
+mod worker_backoff;
