@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod logging;
 pub mod metrics;
 pub mod outbound;
+pub mod planner_stats;
 pub mod routes;
 pub mod serve;
 pub mod signing;

@@ -118,10 +118,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         },
     ));
+    let statistics_worker = tokio::spawn(crate::planner_stats::run(state.store.clone(), {
+        let mut stopped = workers_stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }));
     let ingest_workers = crate::ingest::spawn_workers(&state, &config, workers_stopped.clone());
     serve_on(listener, state, HttpLimits::from(&config), shutdown_signal()).await?;
     let _ = stop_workers.send(true);
     let _ = worker.await;
+    let _ = statistics_worker.await;
     for ingest_worker in ingest_workers {
         let _ = ingest_worker.await;
     }

@@ -18,6 +18,7 @@ mod filter_sql;
 mod frontier_cache;
 pub mod invites;
 mod invites_sql;
+pub mod maintenance;
 mod postgres;
 mod records;
 pub mod restore;
@@ -31,6 +32,7 @@ mod workers_sql;
 pub use archive::{ArchiveBatch, ArchiveRevision, ArchiveStore, RecordBatchOutcome};
 pub use error::StoreError;
 pub use invites::{AcceptInvite, Invite, InviteAcceptance, InviteContext, InviteStore};
+pub use maintenance::MaintenanceStore;
 pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ColdErasure, ErasureOutcome,
     ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
@@ -60,7 +62,14 @@ pub struct EventPage {
 
 #[async_trait]
 pub trait Store:
-    WorkerStore + control::ControlStore + invites::InviteStore + archive::ArchiveStore + restore::RestoreStore + Send + Sync
+    WorkerStore
+    + control::ControlStore
+    + invites::InviteStore
+    + archive::ArchiveStore
+    + restore::RestoreStore
+    + maintenance::MaintenanceStore
+    + Send
+    + Sync
 {
     fn backend(&self) -> Backend;
 

@@ -126,6 +126,26 @@ crate::erasure_sql::implement_erasure!(
 );
 
 implement_worker_store!(PostgresStore);
+
+#[async_trait::async_trait]
+impl crate::maintenance::MaintenanceStore for PostgresStore {
+    async fn refresh_planner_statistics(&self) -> Result<Vec<String>, StoreError> {
+        // autovacuum's default rule (50 rows + 10 %), with a larger floor: a small table's
+        // plans do not depend on its statistics.
+        let due: Vec<String> = sqlx::query_scalar(
+            "SELECT relname::text FROM pg_stat_user_tables WHERE relname = ANY($1) \
+             AND n_mod_since_analyze > 1000 + 0.1 * n_live_tup ORDER BY relname",
+        )
+        .bind(&crate::maintenance::ANALYSED_TABLES[..])
+        .fetch_all(self.db.pool())
+        .await?;
+        for table in &due {
+            // The name comes from ANALYSED_TABLES (matched above), never from input.
+            sqlx::query(&format!("ANALYZE {table}")).execute(self.db.pool()).await?;
+        }
+        Ok(due)
+    }
+}
 crate::control_sql::implement_control_store!(PostgresStore, " FOR UPDATE");
 crate::invites_sql::implement_invite_store!(PostgresStore, " FOR UPDATE");
 crate::archive_sql::implement_archive_store!(PostgresStore, " FOR UPDATE", "SET LOCAL dezky.archive = 'on'", "");

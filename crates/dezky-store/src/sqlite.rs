@@ -147,6 +147,13 @@ crate::erasure_sql::implement_erasure!(
 );
 
 implement_worker_store!(SqliteStore);
+
+#[async_trait::async_trait]
+impl crate::maintenance::MaintenanceStore for SqliteStore {
+    async fn refresh_planner_statistics(&self) -> Result<Vec<String>, StoreError> {
+        Ok(vec![])
+    }
+}
 crate::control_sql::implement_control_store!(SqliteStore, "");
 crate::invites_sql::implement_invite_store!(SqliteStore, "");
 crate::archive_sql::implement_archive_store!(

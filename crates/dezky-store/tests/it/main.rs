@@ -4,6 +4,7 @@ mod append;
 mod append_only;
 mod control;
 mod invites;
+mod maintenance;
 mod merkle;
 mod query;
 mod tokens_and_users;
