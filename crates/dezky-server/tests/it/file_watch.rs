@@ -2,9 +2,10 @@
 //! created later wake it; other files in the folder and plain reads do not (the tail's own reads
 //! would otherwise wake it for ever); a folder that cannot be watched is a clear error.
 
+use crate::support::files::append;
 use dezky_server::ingest::file_watch;
 use dezky_testkit::temp_folder;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -18,15 +19,6 @@ async fn woken(wake: &Notify, wait: Duration) -> bool {
 /// events; `Notify` keeps at most one of them).
 async fn settle(wake: &Notify) {
     while woken(wake, Duration::from_millis(300)).await {}
-}
-
-fn append(path: &std::path::Path, text: &str) {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    file.write_all(text.as_bytes()).unwrap();
 }
 
 const SOON: Duration = Duration::from_secs(10);

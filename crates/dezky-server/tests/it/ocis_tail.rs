@@ -1,6 +1,7 @@
 //! The oCIS audit-log tail against real files: chunks, partial lines, rotations, truncation,
 //! bad lines, restarts. Ticks are driven directly (no sleeping on the poll interval).
 
+use crate::support::files::append;
 use dezky_core::AuditEvent;
 use dezky_server::clock::{Clock, SystemClock};
 use dezky_server::ingest::Ingest;
@@ -10,8 +11,7 @@ use dezky_server::ingest::status::OCIS_AUDIT;
 use dezky_store::Store;
 use dezky_testkit::{TestDatabase, on_both_backends, temp_folder};
 use serde_json::json;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 struct Fixture {
@@ -87,15 +87,6 @@ fn line(file_id: &str) -> String {
             "Path": format!("/{file_id}.txt"), "Owner": "u1", "FileID": file_id })
     .to_string()
         + "\n"
-}
-
-fn append(path: &Path, text: &str) {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    file.write_all(text.as_bytes()).unwrap();
 }
 
 fn ids(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
