@@ -32,8 +32,8 @@ pub(crate) fn select_leaves_sql(indexes: usize, dialect: Dialect) -> String {
 pub(crate) fn select_nodes_sql(nodes: usize, dialect: Dialect) -> String {
     let terms: Vec<String> = (0..nodes)
         .map(|node| {
-            let pair = placeholder_list(node * 2, 2, dialect);
-            let (level, index) = pair.split_once(", ").unwrap_or((pair.as_str(), ""));
+            let level = placeholder(node * 2 + 1, dialect);
+            let index = placeholder(node * 2 + 2, dialect);
             format!("(level = {level} AND idx = {index})")
         })
         .collect();
@@ -42,13 +42,18 @@ pub(crate) fn select_nodes_sql(nodes: usize, dialect: Dialect) -> String {
 
 /// `count` comma-separated placeholders, the first being parameter number `first + 1`.
 fn placeholder_list(first: usize, count: usize, dialect: Dialect) -> String {
-    let items: Vec<String> = (first..first + count)
-        .map(|number| match dialect {
-            Dialect::Sqlite => "?".to_owned(),
-            Dialect::Postgres => format!("${}", number + 1),
-        })
+    let items: Vec<String> = (first + 1..=first + count)
+        .map(|number| placeholder(number, dialect))
         .collect();
     items.join(", ")
+}
+
+/// Parameter `number` (from 1): `?` for SQLite (positional), `$number` for PostgreSQL.
+fn placeholder(number: usize, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => "?".to_owned(),
+        Dialect::Postgres => format!("${number}"),
+    }
 }
 
 const EVENT_INSERT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, actor_email, actor_ip, \
