@@ -6,7 +6,8 @@
 
 use rand::Rng;
 use sqlx::Connection;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TestBackend {
@@ -43,6 +44,17 @@ pub fn temp_folder(label: &str) -> PathBuf {
     let folder = std::env::temp_dir().join(format!("dezky-{label}-{}", random_suffix()));
     std::fs::create_dir_all(&folder).expect("create temp folder");
     folder
+}
+
+/// Appends `text` to the file at `path`, creating it if needed: a log written as its producer
+/// (oCIS) writes it.
+pub fn append_to_file(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open the file to append to");
+    file.write_all(text.as_bytes()).expect("append to the file");
 }
 
 impl TestDatabase {

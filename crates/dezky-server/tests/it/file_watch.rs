@@ -2,9 +2,8 @@
 //! created later wake it; other files in the folder and plain reads do not (the tail's own reads
 //! would otherwise wake it for ever); a folder that cannot be watched is a clear error.
 
-use crate::support::files::append;
 use dezky_server::ingest::file_watch;
-use dezky_testkit::temp_folder;
+use dezky_testkit::{append_to_file, temp_folder};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,11 +30,11 @@ async fn every_kind_of_change_to_the_log_wakes_the_tail() {
     let wake = Arc::new(Notify::new());
     let _watch = file_watch::watch(&path, wake.clone()).unwrap();
 
-    append(&path, "created later\n");
+    append_to_file(&path, "created later\n");
     assert!(woken(&wake, SOON).await, "creation");
     settle(&wake).await;
 
-    append(&path, "appended\n");
+    append_to_file(&path, "appended\n");
     assert!(woken(&wake, SOON).await, "append");
     settle(&wake).await;
 
@@ -51,7 +50,7 @@ async fn every_kind_of_change_to_the_log_wakes_the_tail() {
     std::fs::rename(&path, folder.join("audit.log.1")).unwrap();
     assert!(woken(&wake, SOON).await, "rotation: the rename");
     settle(&wake).await;
-    append(&path, "the new file\n");
+    append_to_file(&path, "the new file\n");
     assert!(woken(&wake, SOON).await, "rotation: the new file");
     settle(&wake).await;
 
@@ -64,20 +63,20 @@ async fn every_kind_of_change_to_the_log_wakes_the_tail() {
 async fn other_files_and_reads_do_not_wake_the_tail() {
     let folder = temp_folder("file-watch");
     let path = folder.join("audit.log");
-    append(&path, "a line\n");
+    append_to_file(&path, "a line\n");
     let wake = Arc::new(Notify::new());
     let _watch = file_watch::watch(&path, wake.clone()).unwrap();
     settle(&wake).await;
 
-    append(&folder.join("other.log"), "not ours\n");
-    append(&folder.join("audit.log.1"), "not ours either\n");
+    append_to_file(&folder.join("other.log"), "not ours\n");
+    append_to_file(&folder.join("audit.log.1"), "not ours either\n");
     let mut text = String::new();
     std::fs::File::open(&path).unwrap().read_to_string(&mut text).unwrap();
     assert_eq!(text, "a line\n");
     assert!(!woken(&wake, QUIET).await, "woken by another file or by a read");
 
     // Still watching: the next write to the log wakes it.
-    append(&path, "another line\n");
+    append_to_file(&path, "another line\n");
     assert!(woken(&wake, SOON).await);
     std::fs::remove_dir_all(&folder).ok();
 }

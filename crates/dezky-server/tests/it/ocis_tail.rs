@@ -1,7 +1,6 @@
 //! The oCIS audit-log tail against real files: chunks, partial lines, rotations, truncation,
 //! bad lines, restarts. Ticks are driven directly (no sleeping on the poll interval).
 
-use crate::support::files::append;
 use dezky_core::AuditEvent;
 use dezky_server::clock::{Clock, SystemClock};
 use dezky_server::ingest::Ingest;
@@ -9,7 +8,7 @@ use dezky_server::ingest::config::IngestConfig;
 use dezky_server::ingest::ocis_tail::{OcisTail, TickReport};
 use dezky_server::ingest::status::OCIS_AUDIT;
 use dezky_store::Store;
-use dezky_testkit::{TestDatabase, on_both_backends, temp_folder};
+use dezky_testkit::{TestDatabase, append_to_file, on_both_backends, temp_folder};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,17 +104,17 @@ async fn lines_are_read_in_small_and_large_chunks_and_partial_lines_wait(db: Tes
         .unwrap();
     assert!(waiting.detail.unwrap().contains("waiting"));
 
-    append(&fixture.path, &(line("a0") + &line("a1")));
+    append_to_file(&fixture.path, &(line("a0") + &line("a1")));
     assert_eq!(fixture.tick().await.recorded, 2);
     let partial = line("a2");
-    append(&fixture.path, &partial[..20]);
+    append_to_file(&fixture.path, &partial[..20]);
     assert_eq!(fixture.tick().await.recorded, 0, "a partial line waits for its newline");
-    append(&fixture.path, &partial[20..]);
+    append_to_file(&fixture.path, &partial[20..]);
     assert_eq!(fixture.tick().await.recorded, 1);
 
     let many: String = (0..30_000).map(|index| line(&format!("b{index}"))).collect();
     assert!(many.len() > 4 * 1024 * 1024, "more than one read chunk");
-    append(&fixture.path, &many);
+    append_to_file(&fixture.path, &many);
     assert_eq!(fixture.tick().await.recorded, 30_000);
     assert_eq!(fixture.tick().await, TickReport::default(), "a restart resumes exactly");
 
@@ -130,27 +129,27 @@ async fn lines_are_read_in_small_and_large_chunks_and_partial_lines_wait(db: Tes
 
 async fn rename_and_create_finishes_the_old_file_first(db: TestDatabase) {
     let fixture = Fixture::new(db, "").await;
-    append(&fixture.path, &(line("old0") + &line("old1")));
+    append_to_file(&fixture.path, &(line("old0") + &line("old1")));
     assert_eq!(fixture.tick().await.recorded, 2);
-    append(&fixture.path, &(line("old2") + &line("old3")));
+    append_to_file(&fixture.path, &(line("old2") + &line("old3")));
     std::fs::rename(&fixture.path, fixture.path.with_extension("log.1")).unwrap();
-    append(&fixture.path, &(line("new0") + &line("new1")));
+    append_to_file(&fixture.path, &(line("new0") + &line("new1")));
     let report = fixture.tick().await;
     assert_eq!(report.recorded, 4);
     assert_eq!(report.gaps, 0);
     let mut expected = ids("old", 0..4);
     expected.extend(ids("new", 0..2));
     assert_eq!(fixture.resource_ids().await, expected);
-    append(&fixture.path, &line("new2"));
+    append_to_file(&fixture.path, &line("new2"));
     assert_eq!(fixture.tick().await.recorded, 1);
     assert!(fixture.gaps().await.is_empty());
 }
 
 async fn copy_and_truncate_reads_the_rest_from_the_copy(db: TestDatabase) {
     let fixture = Fixture::new(db, "").await;
-    append(&fixture.path, &(line("c0") + &line("c1")));
+    append_to_file(&fixture.path, &(line("c0") + &line("c1")));
     assert_eq!(fixture.tick().await.recorded, 2);
-    append(&fixture.path, &line("c2"));
+    append_to_file(&fixture.path, &line("c2"));
     std::fs::copy(&fixture.path, fixture.path.with_extension("log-20261125")).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
@@ -158,7 +157,7 @@ async fn copy_and_truncate_reads_the_rest_from_the_copy(db: TestDatabase) {
         .unwrap()
         .set_len(0)
         .unwrap();
-    append(&fixture.path, &line("d0"));
+    append_to_file(&fixture.path, &line("d0"));
     let report = fixture.tick().await;
     assert_eq!(report.recorded, 2);
     assert_eq!(report.gaps, 0);
@@ -167,16 +166,16 @@ async fn copy_and_truncate_reads_the_rest_from_the_copy(db: TestDatabase) {
 
 async fn a_truncation_without_a_copy_is_recorded_as_a_gap(db: TestDatabase) {
     let fixture = Fixture::new(db, "").await;
-    append(&fixture.path, &(line("e0") + &line("e1")));
+    append_to_file(&fixture.path, &(line("e0") + &line("e1")));
     assert_eq!(fixture.tick().await.recorded, 2);
-    append(&fixture.path, &line("lost"));
+    append_to_file(&fixture.path, &line("lost"));
     std::fs::OpenOptions::new()
         .write(true)
         .open(&fixture.path)
         .unwrap()
         .set_len(0)
         .unwrap();
-    append(&fixture.path, &line("f0"));
+    append_to_file(&fixture.path, &line("f0"));
     let report = fixture.tick().await;
     assert_eq!(report.gaps, 1);
     assert_eq!(report.recorded, 1);
@@ -190,11 +189,11 @@ async fn a_truncation_without_a_copy_is_recorded_as_a_gap(db: TestDatabase) {
 
 async fn a_replaced_file_is_a_new_file_even_on_a_reused_inode(db: TestDatabase) {
     let fixture = Fixture::new(db, "").await;
-    append(&fixture.path, &line("g0"));
+    append_to_file(&fixture.path, &line("g0"));
     assert_eq!(fixture.tick().await.recorded, 1);
     std::fs::remove_file(&fixture.path).unwrap();
     // The new file may or may not get the old inode back; either way its first line differs.
-    append(&fixture.path, &(line("h0") + &line("h1")));
+    append_to_file(&fixture.path, &(line("h0") + &line("h1")));
     let report = fixture.tick().await;
     assert_eq!(report.recorded, 2);
     assert_eq!(
@@ -211,7 +210,7 @@ async fn bad_lines_are_counted_and_passed_over(db: TestDatabase) {
         "p".repeat(300_000)
     );
     let read = json!({ "Action": "file_read", "FileID": "r", "User": "u" }).to_string() + "\n";
-    append(
+    append_to_file(
         &fixture.path,
         &(line("i0") + "this is not json\n" + &huge + &read + &line("i1")),
     );
@@ -221,7 +220,7 @@ async fn bad_lines_are_counted_and_passed_over(db: TestDatabase) {
     assert_eq!(report.filtered, 1);
     assert_eq!(fixture.resource_ids().await, vec!["i0", "i1"]);
 
-    append(&fixture.path, "file_create)\n   user 'u1' created file 'x'\n");
+    append_to_file(&fixture.path, "file_create)\n   user 'u1' created file 'x'\n");
     assert_eq!(fixture.tick().await.rejected, 2);
     let status = fixture
         .ingest
@@ -245,7 +244,7 @@ async fn filtered_actions_are_counted_and_not_recorded(db: TestDatabase) {
     )
     .await;
     let action = |action: &str, id: &str| json!({ "Action": action, "FileID": id, "User": "u" }).to_string() + "\n";
-    append(
+    append_to_file(
         &fixture.path,
         &[
             action("file_create", "k0"),

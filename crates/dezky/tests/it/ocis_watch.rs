@@ -4,9 +4,8 @@
 
 use crate::support::Server;
 use dezky_store::Store;
-use dezky_testkit::{TestDatabase, on_both_backends, temp_folder};
+use dezky_testkit::{TestDatabase, append_to_file, on_both_backends, temp_folder};
 use serde_json::json;
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -19,12 +18,7 @@ fn append_lines(path: &Path, ids: std::ops::Range<usize>) {
                 + "\n"
         })
         .collect();
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    file.write_all(text.as_bytes()).unwrap();
+    append_to_file(path, &text);
 }
 
 async fn ocis_events(store: &dyn Store) -> usize {

@@ -2,7 +2,6 @@
 
 pub mod app;
 pub mod cold;
-pub mod files;
 pub mod idp;
 pub mod logs;
 pub mod people;
