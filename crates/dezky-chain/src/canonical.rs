@@ -41,10 +41,21 @@ pub fn write_value(out: &mut String, value: &Value) {
 }
 
 pub fn write_object(out: &mut String, map: &Map<String, Value>) {
-    let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
     out.push('{');
-    for (index, (name, value)) in members.into_iter().enumerate() {
+    // serde_json's map iterates in UTF-8 byte order, which is UTF-16 order whenever the names
+    // are ASCII (the usual case): then the members are written as they come, without sorting.
+    if map.keys().all(|name| name.is_ascii()) {
+        write_members(out, map.iter());
+    } else {
+        let mut members: Vec<(&String, &Value)> = map.iter().collect();
+        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        write_members(out, members.into_iter());
+    }
+    out.push('}');
+}
+
+fn write_members<'a>(out: &mut String, members: impl Iterator<Item = (&'a String, &'a Value)>) {
+    for (index, (name, value)) in members.enumerate() {
         if index > 0 {
             out.push(',');
         }
@@ -52,34 +63,82 @@ pub fn write_object(out: &mut String, map: &Map<String, Value>) {
         out.push(':');
         write_value(out, value);
     }
-    out.push('}');
 }
+
+/// The escape for a byte that JSON requires escaping, `None` for every other byte. Multi-byte
+/// UTF-8 sequences never contain such bytes, so runs between escapes are copied whole.
+fn escape_of(byte: u8) -> Option<&'static str> {
+    const CONTROL: [&str; 32] = [
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007", "\\b", "\\t", "\\n",
+        "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014",
+        "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e",
+        "\\u001f",
+    ];
+    match byte {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        0..0x20 => Some(CONTROL[usize::from(byte)]),
+        _ => None,
+    }
+}
+
+/// Whether JSON requires escaping each byte (a table: metadata strings are most of the bytes
+/// that verification writes).
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
 pub fn write_string(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    let mut run_start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        if NEEDS_ESCAPE[usize::from(byte)]
+            && let Some(escape) = escape_of(byte)
+        {
+            out.push_str(&text[run_start..index]);
+            out.push_str(escape);
+            run_start = index + 1;
         }
     }
+    out.push_str(&text[run_start..]);
     out.push('"');
 }
 
 fn write_number(out: &mut String, number: &Number) {
     if let Some(unsigned) = number.as_u64() {
-        out.push_str(&unsigned.to_string());
+        write_integer(out, unsigned);
     } else if let Some(signed) = number.as_i64() {
-        out.push_str(&signed.to_string());
+        if signed < 0 {
+            out.push('-');
+        }
+        write_integer(out, signed.unsigned_abs());
     } else if let Some(float) = number.as_f64() {
         out.push_str(&ecmascript_number(float));
+    }
+}
+
+/// An unsigned integer in decimal, without the allocation of `to_string`.
+pub fn write_integer(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
     }
 }
 
@@ -203,7 +262,54 @@ mod tests {
         }
     }
 
+    /// The escaping rules written out char by char, as the module comment states them.
+    fn reference_string(text: &str) -> String {
+        let mut out = String::from('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\u{c}' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
     proptest! {
+        #[test]
+        fn strings_escape_as_the_rules_say(text in "(\\PC|[\\x00-\\x1f\"\\\\])*") {
+            let mut out = String::new();
+            write_string(&mut out, &text);
+            prop_assert_eq!(out, reference_string(&text));
+        }
+
+        #[test]
+        fn integers_write_as_rust_prints_them(value in any::<u64>(), signed in any::<i64>()) {
+            prop_assert_eq!(to_canonical_string(&json!(value)), value.to_string());
+            prop_assert_eq!(to_canonical_string(&json!(signed)), signed.to_string());
+        }
+
+        /// ASCII names skip the sort; the order must still be the sorted one.
+        #[test]
+        fn ascii_members_come_out_sorted(map in prop::collection::btree_map("[ -~]{0,6}", any::<u8>(), 0..12)) {
+            let value = Value::Object(map.iter().map(|(name, n)| (name.clone(), json!(n))).collect());
+            let mut sorted: Vec<_> = map.iter().collect();
+            sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+            let expected = sorted
+                .iter()
+                .map(|(name, n)| format!("{}:{n}", reference_string(name)))
+                .collect::<Vec<_>>()
+                .join(",");
+            prop_assert_eq!(to_canonical_string(&value), format!("{{{expected}}}"));
+        }
+
         /// Canonical text parses back to the same value, and canonicalising is idempotent, so
         /// any two producers holding equal values hash equal bytes.
         #[test]

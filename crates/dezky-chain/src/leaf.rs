@@ -17,7 +17,7 @@
 use crate::canonical;
 use crate::merkle::{Hash, hash_leaf};
 use dezky_core::{AuditEvent, NewAuditEvent, Timestamp};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 pub const LEAF_VERSION: u64 = 1;
@@ -94,17 +94,14 @@ impl<'a> LeafHeader<'a> {
     /// The canonical JSON of the header, written directly in its sorted member order (the
     /// golden vectors and a test against the generic canonicaliser pin it down).
     pub fn canonical(&self) -> String {
-        let mut out = String::with_capacity(320);
-        let optional = |out: &mut String, value: Option<&str>| match value {
-            Some(text) => canonical::write_string(out, text),
-            None => out.push_str("null"),
-        };
+        let mut out = String::with_capacity(320 + COMMITMENT_LEN);
+        let optional = write_optional;
         out.push_str("{\"action\":");
         canonical::write_string(&mut out, self.action);
         out.push_str(",\"actorType\":");
         canonical::write_string(&mut out, self.actor_type);
         out.push_str(",\"at\":");
-        out.push_str(&self.at.as_millis().to_string());
+        write_millis(&mut out, self.at.as_millis());
         out.push_str(",\"externalId\":");
         optional(&mut out, self.external_id);
         out.push_str(",\"outcome\":");
@@ -112,22 +109,38 @@ impl<'a> LeafHeader<'a> {
         out.push_str(",\"partnerSlug\":");
         optional(&mut out, self.partner_slug);
         out.push_str(",\"recordedAt\":");
-        out.push_str(&self.recorded_at.as_millis().to_string());
+        write_millis(&mut out, self.recorded_at.as_millis());
         out.push_str(",\"resourceId\":");
         optional(&mut out, self.resource_id);
         out.push_str(",\"resourceType\":");
         optional(&mut out, self.resource_type);
         out.push_str(",\"seq\":");
-        out.push_str(&self.seq.to_string());
+        canonical::write_integer(&mut out, self.seq);
         out.push_str(",\"source\":");
         canonical::write_string(&mut out, self.source);
         out.push_str(",\"tenantSlug\":");
         optional(&mut out, self.tenant_slug);
         out.push_str(",\"v\":");
-        out.push_str(&LEAF_VERSION.to_string());
+        canonical::write_integer(&mut out, LEAF_VERSION);
         out.push('}');
         out
     }
+}
+
+const COMMITMENT_LEN: usize = 32;
+
+fn write_optional(out: &mut String, value: Option<&str>) {
+    match value {
+        Some(text) => canonical::write_string(out, text),
+        None => out.push_str("null"),
+    }
+}
+
+fn write_millis(out: &mut String, millis: i64) {
+    if millis < 0 {
+        out.push('-');
+    }
+    canonical::write_integer(out, millis.unsigned_abs());
 }
 
 impl<'a> PersonalFields<'a> {
@@ -140,17 +153,17 @@ impl<'a> PersonalFields<'a> {
     }
 
     pub fn canonical(&self) -> String {
-        let mut out = String::with_capacity(128);
+        let mut out = String::with_capacity(512);
         out.push_str("{\"actorEmail\":");
-        canonical::write_value(&mut out, &json!(self.actor_email));
+        write_optional(&mut out, self.actor_email);
         out.push_str(",\"actorId\":");
-        canonical::write_value(&mut out, &json!(self.actor_id));
+        write_optional(&mut out, self.actor_id);
         out.push_str(",\"actorIp\":");
-        canonical::write_value(&mut out, &json!(self.actor_ip));
+        write_optional(&mut out, self.actor_ip);
         out.push_str(",\"metadata\":");
         canonical::write_object(&mut out, self.metadata);
         out.push_str(",\"resourceName\":");
-        canonical::write_value(&mut out, &json!(self.resource_name));
+        write_optional(&mut out, self.resource_name);
         out.push('}');
         out
     }
@@ -176,17 +189,45 @@ pub fn chain_hash(prev_hash: &Hash, leaf: &Hash) -> Hash {
     hasher.finalize().into()
 }
 
-/// Parses a lowercase-hex SHA-256 value.
+/// Parses a hex SHA-256 value (as `hex::decode` does: either case, exactly 64 digits). A
+/// table lookup per digit: verification parses five of these per event.
 pub fn parse_hash(text: &str) -> Option<Hash> {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
     let mut hash = [0u8; 32];
-    hex::decode_to_slice(text, &mut hash).ok()?;
-    Some(hash)
+    let mut invalid = 0;
+    for (byte, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
+        let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+        invalid |= high | low;
+        *byte = (high << 4) | low;
+    }
+    (invalid & NOT_HEX == 0).then_some(hash)
 }
+
+const NOT_HEX: u8 = 0x80;
+
+/// Each byte's value as a hex digit, or `NOT_HEX`.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        let lower = b"0123456789abcdef"[digit];
+        let upper = b"0123456789ABCDEF"[digit];
+        table[lower as usize] = digit as u8;
+        table[upper as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use dezky_core::{Action, ActorType, Outcome, Slug, Source};
+    use proptest::prelude::*;
+    use serde_json::json;
 
     fn sample() -> NewAuditEvent {
         let mut event = NewAuditEvent::new(
@@ -321,5 +362,16 @@ mod tests {
         // Another salt: same data, different commitment (guessing needs the salt).
         let other = personal_commitment(&[8u8; 32], &PersonalFields::of_new(&base));
         assert_ne!(other, personal_commitment(&salt, &PersonalFields::of_new(&base)));
+    }
+
+    proptest! {
+        #[test]
+        fn hashes_parse_as_hex_decodes_them(text in "[0-9a-fA-Fg ]{62,66}", bytes in any::<[u8; 32]>()) {
+            let mut expected = [0u8; 32];
+            let decoded = hex::decode_to_slice(&text, &mut expected).ok().map(|()| expected);
+            prop_assert_eq!(parse_hash(&text), decoded);
+            prop_assert_eq!(parse_hash(&hex::encode(bytes)), Some(bytes));
+            prop_assert_eq!(parse_hash(&hex::encode_upper(bytes)), Some(bytes));
+        }
     }
 }

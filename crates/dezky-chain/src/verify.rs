@@ -66,14 +66,42 @@ pub struct Report {
     pub breaks: Vec<Break>,
 }
 
-/// One stored event with the evidence stored beside it.
+/// One stored event, as its stored values, with the evidence stored beside it.
 #[derive(Clone, Copy, Debug)]
 pub struct EventEvidence<'a> {
-    pub event: &'a AuditEvent,
+    pub header: LeafHeader<'a>,
+    pub personal: PersonalFields<'a>,
+    /// The stored hex values (what the API shows); `None` when the column is NULL.
+    pub prev_hash: Option<&'a str>,
+    pub hash: Option<&'a str>,
     /// The salt of the personal commitment; `None` once the event's personal data was erased.
     pub salt: Option<&'a Hash>,
     pub commitment: &'a Hash,
     pub leaf_hash: &'a Hash,
+    /// The stored personal fields could not be read in the leaf format (metadata that is not a
+    /// JSON object): the event cannot hash to what was committed.
+    pub unreadable: bool,
+}
+
+/// What an event's stored content hashes to. It depends on no other event (unlike the chain
+/// and the tree), so a caller may compute it for many events in parallel and push them in
+/// order with `Verifier::push_with`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContentHashes {
+    /// Recomputed from the personal fields, or the stored commitment once they were erased.
+    pub commitment: Hash,
+    pub leaf: Hash,
+}
+
+pub fn content_hashes(evidence: &EventEvidence<'_>) -> ContentHashes {
+    let commitment = match evidence.salt {
+        Some(salt) => personal_commitment(salt, &evidence.personal),
+        None => *evidence.commitment,
+    };
+    ContentHashes {
+        commitment,
+        leaf: leaf_hash(&evidence.header, &commitment),
+    }
 }
 
 /// A stored checkpoint: its row values and the signed note.
@@ -179,37 +207,40 @@ impl<'a> Verifier<'a> {
     /// Checks one event; returns the leaf hash recomputed from its content (what a Merkle
     /// proof about this event must start from).
     pub fn push(&mut self, evidence: EventEvidence<'_>) -> Hash {
-        let event = evidence.event;
-        if event.seq != self.expected_seq {
+        let content = content_hashes(&evidence);
+        self.push_with(evidence, content)
+    }
+
+    /// `push` with the event's `content_hashes` already computed (possibly on another thread).
+    pub fn push_with(&mut self, evidence: EventEvidence<'_>, content: ContentHashes) -> Hash {
+        let ContentHashes { commitment, leaf } = content;
+        let seq = evidence.header.seq;
+        if seq != self.expected_seq {
             self.breaks.push(event_break(
                 BreakKind::SeqGap,
-                event.seq,
+                seq,
                 self.expected_seq.to_string(),
-                event.seq.to_string(),
+                seq.to_string(),
             ));
         }
-        self.expected_seq = event.seq + 1;
-        self.head_seq = Some(event.seq);
+        self.expected_seq = seq + 1;
+        self.head_seq = Some(seq);
         self.verified_events += 1;
 
-        let commitment = match evidence.salt {
-            Some(salt) => personal_commitment(salt, &PersonalFields::of_stored(event)),
-            None => {
-                self.erased.insert(event.seq);
-                *evidence.commitment
-            }
-        };
+        let personal = &evidence.personal;
+        if evidence.salt.is_none() {
+            self.erased.insert(seq);
+        }
         // Without a salt the commitment cannot be recomputed, so an erased row must really be
         // empty: personal data written back into it would otherwise go unnoticed.
         let erased_but_not_empty = evidence.salt.is_none()
-            && (event.actor_id.is_some()
-                || event.actor_email.is_some()
-                || event.actor_ip.is_some()
-                || event.resource_name.is_some()
-                || !event.metadata.is_empty());
-        let leaf = leaf_hash(&LeafHeader::of_stored(event), &commitment);
-        let stored_prev = event.prev_hash.as_deref().and_then(parse_hash);
-        let stored_hash = event.hash.as_deref().and_then(parse_hash);
+            && (personal.actor_id.is_some()
+                || personal.actor_email.is_some()
+                || personal.actor_ip.is_some()
+                || personal.resource_name.is_some()
+                || !personal.metadata.is_empty());
+        let stored_prev = evidence.prev_hash.and_then(parse_hash);
+        let stored_hash = evidence.hash.and_then(parse_hash);
         if std::mem::take(&mut self.trust_first_prev_hash)
             && let Some(given) = stored_prev
         {
@@ -218,9 +249,9 @@ impl<'a> Verifier<'a> {
         if stored_prev != Some(self.prev_hash) {
             self.breaks.push(event_break(
                 BreakKind::EventPrevHashMismatch,
-                event.seq,
+                seq,
                 hex_of(&self.prev_hash),
-                event.prev_hash.clone().unwrap_or_default(),
+                evidence.prev_hash.unwrap_or_default().to_owned(),
             ));
         }
         // Recompute from the row's own prevHash, so one inserted or deleted row is one break
@@ -230,17 +261,18 @@ impl<'a> Verifier<'a> {
             || commitment != *evidence.commitment
             || leaf != *evidence.leaf_hash
             || erased_but_not_empty
+            || evidence.unreadable
         {
             self.breaks.push(event_break(
                 BreakKind::EventHashMismatch,
-                event.seq,
-                event.hash.clone().unwrap_or_default(),
+                seq,
+                evidence.hash.unwrap_or_default().to_owned(),
                 hex_of(&recomputed),
             ));
         }
         self.prev_hash = stored_hash.unwrap_or(recomputed);
-        if event.action.as_str() == ERASURE_ACTION && event.source.as_str() == "platform" {
-            self.accounted.extend(erased_ranges(&event.metadata));
+        if evidence.header.action == ERASURE_ACTION && evidence.header.source == "platform" {
+            self.accounted.extend(erased_ranges(personal.metadata));
         }
         // The tree is rebuilt from what the rows say now, so a checkpoint signed over the
         // original rows no longer matches after any change.
@@ -388,10 +420,14 @@ pub fn push_stored_event(verifier: &mut Verifier<'_>, event: &AuditEvent) -> Has
     let commitment = hash_or_zero(event.personal_commitment.as_deref());
     let leaf = hash_or_zero(event.leaf_hash.as_deref());
     verifier.push(EventEvidence {
-        event,
+        header: LeafHeader::of_stored(event),
+        personal: PersonalFields::of_stored(event),
+        prev_hash: event.prev_hash.as_deref(),
+        hash: event.hash.as_deref(),
         salt: salt.as_ref(),
         commitment: &commitment,
         leaf_hash: &leaf,
+        unreadable: false,
     })
 }
 

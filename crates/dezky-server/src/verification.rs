@@ -1,11 +1,13 @@
 //! Verifying the stored log end to end with the pure verifier, page by page (constant memory).
 
 use crate::signing::AuditSigner;
-use dezky_chain::leaf::parse_hash;
+use dezky_chain::leaf::{LeafHeader, PersonalFields, parse_hash};
 use dezky_chain::merkle::{Hash, fold_range, range_nodes};
-use dezky_chain::verify::{Break, BreakKind, CheckpointKeys, Report, StoredCheckpoint, Verifier};
-use dezky_core::AuditEvent;
-use dezky_store::{Store, StoreError};
+use dezky_chain::verify::{
+    Break, BreakKind, CheckpointKeys, ContentHashes, EventEvidence, Report, StoredCheckpoint, Verifier, content_hashes,
+};
+use dezky_core::{AuditEvent, Timestamp};
+use dezky_store::{EvidenceColumn, EvidencePage, EvidenceRow, Store, StoreError};
 
 const PAGE: u32 = 5_000;
 
@@ -16,6 +18,119 @@ fn hash_or_zero(text: Option<&str>) -> [u8; 32] {
 
 pub fn push_event(verifier: &mut Verifier<'_>, event: &AuditEvent) {
     dezky_chain::verify::push_stored_event(verifier, event);
+}
+
+fn stored_seq(row: &EvidenceRow<'_>) -> Result<u64, StoreError> {
+    u64::try_from(row.seq()).map_err(|_| StoreError::Corrupt(format!("audit event seq {}: negative seq", row.seq())))
+}
+
+/// A row's values parsed for the verifier: its metadata and hex hashes.
+struct ParsedRow {
+    metadata: serde_json::Map<String, serde_json::Value>,
+    unreadable: bool,
+    salt: Option<Hash>,
+    commitment: Hash,
+    leaf: Hash,
+}
+
+fn parse_row(row: &EvidenceRow<'_>) -> ParsedRow {
+    let (metadata, unreadable) = match row.text(EvidenceColumn::Metadata).map(serde_json::from_str) {
+        None => (serde_json::Map::new(), false),
+        Some(Ok(map)) => (map, false),
+        Some(Err(_)) => (serde_json::Map::new(), true),
+    };
+    ParsedRow {
+        metadata,
+        unreadable,
+        salt: row
+            .text(EvidenceColumn::PersonalSalt)
+            .map(|salt| hash_or_zero(Some(salt))),
+        commitment: hash_or_zero(row.text(EvidenceColumn::PersonalCommitment)),
+        leaf: hash_or_zero(row.text(EvidenceColumn::LeafHash)),
+    }
+}
+
+/// A stored row as the verifier takes it, as it is (nothing is validated: a changed value
+/// shows as a hash mismatch).
+fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow, seq: u64) -> EventEvidence<'a> {
+    let text = |column| row.text(column);
+    // A NULL in a NOT NULL column can only be tampering; hashing it as "" reports it.
+    let required = |column| row.text(column).unwrap_or_default();
+    EventEvidence {
+        header: LeafHeader {
+            seq,
+            at: Timestamp::from_millis(row.at_ms()),
+            recorded_at: Timestamp::from_millis(row.recorded_at_ms()),
+            actor_type: required(EvidenceColumn::ActorType),
+            action: required(EvidenceColumn::Action),
+            outcome: required(EvidenceColumn::Outcome),
+            resource_type: text(EvidenceColumn::ResourceType),
+            resource_id: text(EvidenceColumn::ResourceId),
+            tenant_slug: text(EvidenceColumn::TenantSlug),
+            partner_slug: text(EvidenceColumn::PartnerSlug),
+            source: required(EvidenceColumn::Source),
+            external_id: text(EvidenceColumn::ExternalId),
+        },
+        personal: PersonalFields {
+            actor_id: text(EvidenceColumn::ActorId),
+            actor_email: text(EvidenceColumn::ActorEmail),
+            actor_ip: text(EvidenceColumn::ActorIp),
+            resource_name: text(EvidenceColumn::ResourceName),
+            metadata: &parsed.metadata,
+        },
+        prev_hash: text(EvidenceColumn::PrevHash),
+        hash: text(EvidenceColumn::Hash),
+        salt: parsed.salt.as_ref(),
+        commitment: &parsed.commitment,
+        leaf_hash: &parsed.leaf,
+        unreadable: parsed.unreadable,
+    }
+}
+
+/// Parses rows and computes what their content hashes to: the per-event work, which depends
+/// on no other event.
+fn prepare_rows(rows: &[EvidenceRow<'_>]) -> Result<Vec<(ParsedRow, ContentHashes)>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let parsed = parse_row(row);
+            let content = content_hashes(&evidence_of(row, &parsed, stored_seq(row)?));
+            Ok((parsed, content))
+        })
+        .collect()
+}
+
+/// Below this many rows a page is prepared on the calling thread.
+const PARALLEL_ROWS: usize = 1_000;
+
+/// Pushes every row of a page, in order. Parsing and content hashing (most of the work) run
+/// on one thread per core, in chunks; the chain and the tree are then checked in order.
+pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(), StoreError> {
+    let rows: Vec<EvidenceRow<'_>> = page.rows().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let prepared: Vec<_> = if rows.len() < PARALLEL_ROWS || threads == 1 {
+        prepare_rows(&rows)?
+    } else {
+        let chunk = rows.len().div_ceil(threads);
+        let chunks: Vec<_> = std::thread::scope(|scope| {
+            let workers: Vec<_> = rows
+                .chunks(chunk)
+                .map(|rows| scope.spawn(|| prepare_rows(rows)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        let mut prepared = Vec::with_capacity(rows.len());
+        for chunk in chunks {
+            prepared.extend(chunk?);
+        }
+        prepared
+    };
+    for (row, (parsed, content)) in rows.iter().zip(&prepared) {
+        verifier.push_with(evidence_of(row, parsed, stored_seq(row)?), *content);
+    }
+    Ok(())
 }
 
 /// The hashes of the given leaf ranges, each folded from its stored perfect subtrees, fetched
@@ -72,20 +187,21 @@ pub async fn verify_store(store: &dyn Store, keys: Option<CheckpointKeys<'_>>) -
 }
 
 /// Pushes the hot events with `seq > after` into the verifier; returns the last one's hash.
+/// The next page is read while this one is hashed (on SQLite the read runs on its own thread).
 pub async fn walk_hot(
     store: &dyn Store,
     verifier: &mut Verifier<'_>,
-    mut after: Option<u64>,
+    after: Option<u64>,
 ) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
-    loop {
-        let page = store.events_in_order(after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.seq);
-        last_hash = last.hash.clone();
-        for event in &page {
-            push_event(verifier, event);
-        }
+    let mut page = store.evidence_page(after, PAGE).await?;
+    while let Some(last) = page.last() {
+        last_hash = last.text(EvidenceColumn::Hash).map(str::to_owned);
+        let (next, pushed) = tokio::join!(store.evidence_page(Some(stored_seq(&last)?), PAGE), async {
+            push_page(verifier, &page)
+        });
+        pushed?;
+        page = next?;
     }
     Ok(last_hash)
 }

@@ -14,6 +14,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite verification reader, which reads through rusqlite (see `evidence`).
+    #[error("database error: {0}")]
+    EmbeddedRead(#[from] rusqlite::Error),
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {

@@ -14,6 +14,7 @@ mod control_sql;
 mod erasure_sql;
 mod error;
 mod event_row;
+pub mod evidence;
 mod filter_sql;
 mod frontier_cache;
 pub mod invites;
@@ -31,6 +32,7 @@ mod workers_sql;
 
 pub use archive::{ArchiveBatch, ArchiveRevision, ArchiveStore, RecordBatchOutcome};
 pub use error::StoreError;
+pub use evidence::{EvidenceColumn, EvidencePage, EvidenceRow};
 pub use invites::{AcceptInvite, Invite, InviteAcceptance, InviteContext, InviteStore};
 pub use maintenance::MaintenanceStore;
 pub use records::{
@@ -92,6 +94,10 @@ pub trait Store:
 
     /// Events with `seq > after` in ascending order, at most `limit` (for verification).
     async fn events_in_order(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// The same events as their raw stored values, packed for the verifier (see `evidence`):
+    /// nothing is decoded or validated, so a changed row reaches the hash check.
+    async fn evidence_page(&self, after: Option<u64>, limit: u32) -> Result<EvidencePage, StoreError>;
 
     /// The tree size (next seq) and the newest event's hash, read together.
     async fn chain_head(&self) -> Result<ChainHead, StoreError>;

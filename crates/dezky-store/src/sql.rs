@@ -125,7 +125,8 @@ macro_rules! implement_store {
         $database:ty,
         $dialect:expr,
         $head_lock_suffix:expr,
-        $find_stored_ids:path
+        $find_stored_ids:path,
+        $read_evidence:path
     ) => {
         use $crate::error::StoreError;
         use $crate::event_row::{
@@ -374,6 +375,10 @@ macro_rules! implement_store {
                     .into_iter()
                     .map(AuditEvent::try_from)
                     .collect()
+            }
+
+            async fn evidence_page(&self, after: Option<u64>, limit: u32) -> Result<$crate::EvidencePage, StoreError> {
+                $read_evidence(&self.db, after, limit).await
             }
 
             async fn get_event(&self, seq: u64) -> Result<Option<AuditEvent>, StoreError> {

@@ -220,6 +220,34 @@ async fn a_row_changed_in_place_is_an_event_hash_mismatch(db: TestDatabase) {
     );
 }
 
+/// Verification reads the stored values as they are, so values the API could never have
+/// written are breaks at their seqs, not a failed verification.
+async fn rows_no_api_could_write_are_breaks_not_errors(db: TestDatabase) {
+    let app = spawn(db).await;
+    publish(&app, 20, "a").await;
+    let mut statements = disable_event_guards(app.backend);
+    statements.extend([
+        "UPDATE audit_events SET metadata = 'not json' WHERE seq = 5",
+        "UPDATE audit_events SET action = 'NOT AN ACTION!' WHERE seq = 9",
+        // Looks erased (no salt), but still holds unreadable personal data.
+        "UPDATE audit_events SET personal_salt = NULL, actor_id = NULL, actor_email = NULL, actor_ip = NULL, \
+         resource_name = NULL, metadata = '[' WHERE seq = 12",
+    ]);
+    tamper(&app, &statements).await;
+    let report = verify(&app).await;
+    assert_eq!(report["ok"], false);
+    let mismatches: Vec<Option<u64>> = kinds_at(&report)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "event-hash-mismatch")
+        .map(|(_, seq, _)| seq)
+        .collect();
+    assert_eq!(mismatches, vec![Some(5), Some(9), Some(12)], "{report}");
+    assert!(
+        kinds_at(&report).contains(&("unrecorded-erasure".into(), Some(12), None)),
+        "{report}"
+    );
+}
+
 async fn a_deleted_row_is_a_gap_and_a_prev_hash_mismatch(db: TestDatabase) {
     let app = spawn(db).await;
     publish(&app, 30, "a").await;
@@ -517,6 +545,7 @@ on_both_backends!(
     checkpoints_carry_an_hmac_line_when_audit_signing_key_is_set,
     clean_log_verifies_and_proofs_check_out_against_signed_checkpoints,
     a_row_changed_in_place_is_an_event_hash_mismatch,
+    rows_no_api_could_write_are_breaks_not_errors,
     a_deleted_row_is_a_gap_and_a_prev_hash_mismatch,
     a_forged_row_is_reported,
     edited_signatures_and_swapped_roots_are_reported,
