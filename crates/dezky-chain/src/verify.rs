@@ -414,21 +414,45 @@ fn hash_or_zero(text: Option<&str>) -> Hash {
     text.and_then(parse_hash).unwrap_or([0; 32])
 }
 
+/// The hashes an event carries as hex text, parsed (unparseable text reads as zeros, which
+/// then fails the comparison loudly).
+#[derive(Clone, Copy, Debug)]
+pub struct StoredHashes {
+    pub salt: Option<Hash>,
+    pub commitment: Hash,
+    pub leaf: Hash,
+}
+
+impl StoredHashes {
+    pub fn of_event(event: &AuditEvent) -> StoredHashes {
+        StoredHashes {
+            salt: event.personal_salt.as_deref().map(|text| hash_or_zero(Some(text))),
+            commitment: hash_or_zero(event.personal_commitment.as_deref()),
+            leaf: hash_or_zero(event.leaf_hash.as_deref()),
+        }
+    }
+}
+
+impl<'a> EventEvidence<'a> {
+    /// An event as stored or exported, with its parsed hashes.
+    pub fn of_stored(event: &'a AuditEvent, hashes: &'a StoredHashes) -> EventEvidence<'a> {
+        EventEvidence {
+            header: LeafHeader::of_stored(event),
+            personal: PersonalFields::of_stored(event),
+            prev_hash: event.prev_hash.as_deref(),
+            hash: event.hash.as_deref(),
+            salt: hashes.salt.as_ref(),
+            commitment: &hashes.commitment,
+            leaf_hash: &hashes.leaf,
+            unreadable: false,
+        }
+    }
+}
+
 /// Pushes an event as stored or exported (hashes as hex text); returns its recomputed leaf.
 pub fn push_stored_event(verifier: &mut Verifier<'_>, event: &AuditEvent) -> Hash {
-    let salt = event.personal_salt.as_deref().map(|text| hash_or_zero(Some(text)));
-    let commitment = hash_or_zero(event.personal_commitment.as_deref());
-    let leaf = hash_or_zero(event.leaf_hash.as_deref());
-    verifier.push(EventEvidence {
-        header: LeafHeader::of_stored(event),
-        personal: PersonalFields::of_stored(event),
-        prev_hash: event.prev_hash.as_deref(),
-        hash: event.hash.as_deref(),
-        salt: salt.as_ref(),
-        commitment: &commitment,
-        leaf_hash: &leaf,
-        unreadable: false,
-    })
+    let hashes = StoredHashes::of_event(event);
+    verifier.push(EventEvidence::of_stored(event, &hashes))
 }
 
 /// `metadata.erasedSeqs` of an erasure event: inclusive `[first, last]` ranges.

@@ -4,7 +4,8 @@ use crate::signing::AuditSigner;
 use dezky_chain::leaf::{LeafHeader, PersonalFields, parse_hash};
 use dezky_chain::merkle::{Hash, fold_range, range_nodes};
 use dezky_chain::verify::{
-    Break, BreakKind, CheckpointKeys, ContentHashes, EventEvidence, Report, StoredCheckpoint, Verifier, content_hashes,
+    Break, BreakKind, CheckpointKeys, ContentHashes, EventEvidence, Report, StoredCheckpoint, StoredHashes, Verifier,
+    content_hashes,
 };
 use dezky_core::{AuditEvent, Timestamp};
 use dezky_store::{EvidenceColumn, EvidencePage, EvidenceRow, Store, StoreError};
@@ -24,13 +25,18 @@ fn stored_seq(row: &EvidenceRow<'_>) -> Result<u64, StoreError> {
     u64::try_from(row.seq()).map_err(|_| StoreError::Corrupt(format!("audit event seq {}: negative seq", row.seq())))
 }
 
+/// Pushes stored events in order (see `push_in_parallel`).
+pub fn push_events(verifier: &mut Verifier<'_>, events: &[AuditEvent]) {
+    push_in_parallel(verifier, events, StoredHashes::of_event, |event, hashes| {
+        EventEvidence::of_stored(event, hashes)
+    });
+}
+
 /// A row's values parsed for the verifier: its metadata and hex hashes.
 struct ParsedRow {
     metadata: serde_json::Map<String, serde_json::Value>,
     unreadable: bool,
-    salt: Option<Hash>,
-    commitment: Hash,
-    leaf: Hash,
+    hashes: StoredHashes,
 }
 
 fn parse_row(row: &EvidenceRow<'_>) -> ParsedRow {
@@ -42,23 +48,25 @@ fn parse_row(row: &EvidenceRow<'_>) -> ParsedRow {
     ParsedRow {
         metadata,
         unreadable,
-        salt: row
-            .text(EvidenceColumn::PersonalSalt)
-            .map(|salt| hash_or_zero(Some(salt))),
-        commitment: hash_or_zero(row.text(EvidenceColumn::PersonalCommitment)),
-        leaf: hash_or_zero(row.text(EvidenceColumn::LeafHash)),
+        hashes: StoredHashes {
+            salt: row
+                .text(EvidenceColumn::PersonalSalt)
+                .map(|salt| hash_or_zero(Some(salt))),
+            commitment: hash_or_zero(row.text(EvidenceColumn::PersonalCommitment)),
+            leaf: hash_or_zero(row.text(EvidenceColumn::LeafHash)),
+        },
     }
 }
 
 /// A stored row as the verifier takes it, as it is (nothing is validated: a changed value
-/// shows as a hash mismatch).
-fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow, seq: u64) -> EventEvidence<'a> {
+/// shows as a hash mismatch). The seq was checked to be non-negative by `push_page`.
+fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow) -> EventEvidence<'a> {
     let text = |column| row.text(column);
     // A NULL in a NOT NULL column can only be tampering; hashing it as "" reports it.
     let required = |column| row.text(column).unwrap_or_default();
     EventEvidence {
         header: LeafHeader {
-            seq,
+            seq: row.seq().unsigned_abs(),
             at: Timestamp::from_millis(row.at_ms()),
             recorded_at: Timestamp::from_millis(row.recorded_at_ms()),
             actor_type: required(EvidenceColumn::ActorType),
@@ -80,57 +88,63 @@ fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow, seq: u64) -> Ev
         },
         prev_hash: text(EvidenceColumn::PrevHash),
         hash: text(EvidenceColumn::Hash),
-        salt: parsed.salt.as_ref(),
-        commitment: &parsed.commitment,
-        leaf_hash: &parsed.leaf,
+        salt: parsed.hashes.salt.as_ref(),
+        commitment: &parsed.hashes.commitment,
+        leaf_hash: &parsed.hashes.leaf,
         unreadable: parsed.unreadable,
     }
 }
 
-/// Parses rows and computes what their content hashes to: the per-event work, which depends
-/// on no other event.
-fn prepare_rows(rows: &[EvidenceRow<'_>]) -> Result<Vec<(ParsedRow, ContentHashes)>, StoreError> {
-    rows.iter()
-        .map(|row| {
-            let parsed = parse_row(row);
-            let content = content_hashes(&evidence_of(row, &parsed, stored_seq(row)?));
-            Ok((parsed, content))
-        })
-        .collect()
-}
-
-/// Below this many rows a page is prepared on the calling thread.
-const PARALLEL_ROWS: usize = 1_000;
-
-/// Pushes every row of a page, in order. Parsing and content hashing (most of the work) run
-/// on one thread per core, in chunks; the chain and the tree are then checked in order.
+/// Pushes every row of a page, in order (see `push_in_parallel`).
 pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(), StoreError> {
     let rows: Vec<EvidenceRow<'_>> = page.rows().collect();
+    for row in &rows {
+        stored_seq(row)?;
+    }
+    push_in_parallel(verifier, &rows, parse_row, |row, parsed| evidence_of(row, parsed));
+    Ok(())
+}
+
+/// Below this many events a run is prepared on the calling thread.
+const PARALLEL_EVENTS: usize = 1_000;
+
+/// Pushes `items` in order. Preparing each one (parsing) and hashing its content, most of the
+/// work and independent of every other event, run in chunks on one thread per core; the
+/// chain, the tree and the checkpoints are then checked in order.
+fn push_in_parallel<'r, Item: Sync, Prepared: Send>(
+    verifier: &mut Verifier<'_>,
+    items: &'r [Item],
+    prepare: impl Fn(&'r Item) -> Prepared + Sync,
+    evidence: impl for<'p> Fn(&'p Item, &'p Prepared) -> EventEvidence<'p> + Sync,
+) {
+    let prepare_run = |run: &'r [Item]| -> Vec<(Prepared, ContentHashes)> {
+        run.iter()
+            .map(|item| {
+                let prepared = prepare(item);
+                let content = content_hashes(&evidence(item, &prepared));
+                (prepared, content)
+            })
+            .collect()
+    };
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-    let prepared: Vec<_> = if rows.len() < PARALLEL_ROWS || threads == 1 {
-        prepare_rows(&rows)?
+    let prepared: Vec<(Prepared, ContentHashes)> = if items.len() < PARALLEL_EVENTS || threads == 1 {
+        prepare_run(items)
     } else {
-        let chunk = rows.len().div_ceil(threads);
-        let chunks: Vec<_> = std::thread::scope(|scope| {
-            let workers: Vec<_> = rows
+        let chunk = items.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = items
                 .chunks(chunk)
-                .map(|rows| scope.spawn(|| prepare_rows(rows)))
+                .map(|run| scope.spawn(|| prepare_run(run)))
                 .collect();
             workers
                 .into_iter()
-                .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect()
-        });
-        let mut prepared = Vec::with_capacity(rows.len());
-        for chunk in chunks {
-            prepared.extend(chunk?);
-        }
-        prepared
+        })
     };
-    for (row, (parsed, content)) in rows.iter().zip(&prepared) {
-        verifier.push_with(evidence_of(row, parsed, stored_seq(row)?), *content);
+    for (item, (prepared, content)) in items.iter().zip(&prepared) {
+        verifier.push_with(evidence(item, prepared), *content);
     }
-    Ok(())
 }
 
 /// The hashes of the given leaf ranges, each folded from its stored perfect subtrees, fetched

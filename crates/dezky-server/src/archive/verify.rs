@@ -8,7 +8,7 @@
 
 use crate::archive::cold::{ColdError, ColdStorage};
 use crate::archive::encode::{decompress, parse_lines};
-use crate::verification::{finish_with_head, push_event, stored_checkpoints, walk_hot};
+use crate::verification::{finish_with_head, push_events, stored_checkpoints, walk_hot};
 use dezky_chain::manifest::{Manifest, sha256_hex, verify_manifest};
 use dezky_chain::verify::{Break, BreakKind, CheckpointKeys, Report, Verifier};
 use dezky_store::{ArchiveBatch, Store, StoreError};
@@ -217,9 +217,7 @@ impl BatchCheck<'_> {
                 ),
             ));
         }
-        for event in &events {
-            push_event(verifier, event);
-        }
+        push_events(verifier, &events);
     }
 
     /// The manifest is the recorded one, signed, and chained; returns it when it can be read.

@@ -220,6 +220,32 @@ async fn a_row_changed_in_place_is_an_event_hash_mismatch(db: TestDatabase) {
     );
 }
 
+/// Pages of thousands of events are hashed in parallel chunks and checked in order: breaks in
+/// the first, a middle and the last chunk are each reported once, at their seqs.
+async fn large_pages_report_breaks_in_every_chunk(db: TestDatabase) {
+    let app = spawn(db).await;
+    publish(&app, 2_500, "a").await;
+    let size = checkpoint(&app).await["treeSize"].as_u64().unwrap();
+    let clean = verify(&app).await;
+    assert_eq!(clean["ok"], true, "{clean}");
+    assert_eq!(clean["verifiedEvents"], size, "{clean}");
+    let mut statements = disable_event_guards(app.backend);
+    statements.extend([
+        "UPDATE audit_events SET outcome = 'denied' WHERE seq = 3",
+        "UPDATE audit_events SET resource_name = 'changed' WHERE seq = 1300",
+        "UPDATE audit_events SET actor_email = 'mallory@evil.example' WHERE seq = 2499",
+    ]);
+    tamper(&app, &statements).await;
+    let report = verify(&app).await;
+    let mismatches: Vec<Option<u64>> = kinds_at(&report)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "event-hash-mismatch")
+        .map(|(_, seq, _)| seq)
+        .collect();
+    assert_eq!(mismatches, vec![Some(3), Some(1300), Some(2499)], "{report}");
+    assert_eq!(report["verifiedEvents"], size, "{report}");
+}
+
 /// Verification reads the stored values as they are, so values the API could never have
 /// written are breaks at their seqs, not a failed verification.
 async fn rows_no_api_could_write_are_breaks_not_errors(db: TestDatabase) {
@@ -546,6 +572,7 @@ on_both_backends!(
     clean_log_verifies_and_proofs_check_out_against_signed_checkpoints,
     a_row_changed_in_place_is_an_event_hash_mismatch,
     rows_no_api_could_write_are_breaks_not_errors,
+    large_pages_report_breaks_in_every_chunk,
     a_deleted_row_is_a_gap_and_a_prev_hash_mismatch,
     a_forged_row_is_reported,
     edited_signatures_and_swapped_roots_are_reported,
