@@ -17,10 +17,6 @@ fn hash_or_zero(text: Option<&str>) -> [u8; 32] {
     text.and_then(parse_hash).unwrap_or([0; 32])
 }
 
-pub fn push_event(verifier: &mut Verifier<'_>, event: &AuditEvent) {
-    dezky_chain::verify::push_stored_event(verifier, event);
-}
-
 fn stored_seq(row: &EvidenceRow<'_>) -> Result<u64, StoreError> {
     u64::try_from(row.seq()).map_err(|_| StoreError::Corrupt(format!("audit event seq {}: negative seq", row.seq())))
 }

@@ -84,6 +84,9 @@ pub async fn verify(
     Ok(())
 }
 
+/// Exported events hashed together, in parallel.
+const JSONL_RUN: usize = 5_000;
+
 fn verify_jsonl(path: &PathBuf, notes: &[PathBuf], keys: Option<CheckpointKeys<'_>>) -> anyhow::Result<Report> {
     let mut checkpoints = vec![];
     for note_path in notes {
@@ -108,6 +111,8 @@ fn verify_jsonl(path: &PathBuf, notes: &[PathBuf], keys: Option<CheckpointKeys<'
     }
     let file = std::fs::File::open(path).with_context(|| format!("--jsonl {}", path.display()))?;
     let mut verifier = Verifier::new(checkpoints, keys);
+    // Events are hashed a run at a time, in parallel (constant memory: one run).
+    let mut run: Vec<AuditEvent> = Vec::with_capacity(JSONL_RUN);
     for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
         if line.trim().is_empty() {
@@ -115,7 +120,12 @@ fn verify_jsonl(path: &PathBuf, notes: &[PathBuf], keys: Option<CheckpointKeys<'
         }
         let event: AuditEvent = serde_json::from_str(&line)
             .with_context(|| format!("{} line {}: not an exported audit event", path.display(), number + 1))?;
-        dezky_server::verification::push_event(&mut verifier, &event);
+        run.push(event);
+        if run.len() == JSONL_RUN {
+            dezky_server::verification::push_events(&mut verifier, &run);
+            run.clear();
+        }
     }
+    dezky_server::verification::push_events(&mut verifier, &run);
     Ok(verifier.finish())
 }
