@@ -7,10 +7,24 @@ use crate::error::StoreError;
 use crate::records::{ApiToken, User};
 use dezky_core::{Action, ActorType, AuditEvent, NewAuditEvent, Outcome, Slug, Source, Timestamp, TokenScope};
 
-pub(crate) const EVENT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, actor_id, \
-    actor_email, actor_ip, action, outcome, resource_type, resource_id, resource_name, \
-    tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash, leaf_hash, \
-    personal_commitment, personal_salt";
+/// The event columns in the order every event SELECT reads them (`EvidenceColumn` follows it
+/// after the three integers).
+macro_rules! event_columns {
+    () => {
+        "seq, at_ms, recorded_at_ms, actor_type, actor_id, actor_email, actor_ip, action, outcome, \
+         resource_type, resource_id, resource_name, tenant_slug, partner_slug, source, external_id, \
+         metadata, prev_hash, hash, leaf_hash, personal_commitment, personal_salt"
+    };
+}
+
+pub(crate) const EVENT_COLUMNS: &str = event_columns!();
+
+/// Events after a seq, oldest first: for verification and for reading the log in order.
+pub(crate) const SELECT_EVENTS_IN_ORDER: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+);
 
 pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, tenant_slug, source, created_at_ms, created_by, revoked_at_ms";
 

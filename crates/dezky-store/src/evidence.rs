@@ -7,7 +7,8 @@
 //! straight from its row buffers. Nothing is validated: the verifier hashes what is stored,
 //! so a changed value shows up as a hash mismatch, not as a read error.
 
-/// The text columns, in the order the backends select them (after seq, at_ms, recorded_at_ms).
+/// The text columns, in the order `SELECT_EVENTS_IN_ORDER` reads them (after seq, at_ms and
+/// recorded_at_ms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EvidenceColumn {
     ActorType,
@@ -35,12 +36,6 @@ pub(crate) const EVIDENCE_TEXT_COLUMNS: usize = 19;
 
 /// Rows a page reserves room for up front, whatever larger limit is asked.
 pub(crate) const PAGE_CAPACITY_HINT: u32 = 10_000;
-
-/// `seq, at_ms, recorded_at_ms` and then the text columns in `EvidenceColumn` order.
-pub(crate) const EVIDENCE_SELECT: &str = "SELECT seq, at_ms, recorded_at_ms, actor_type, actor_id, \
-    actor_email, actor_ip, action, outcome, resource_type, resource_id, resource_name, \
-    tenant_slug, partner_slug, source, external_id, metadata, prev_hash, hash, leaf_hash, \
-    personal_commitment, personal_salt FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
 
 /// Where one value sits in the page's buffer; `None` is SQL NULL.
 type Span = Option<(u32, u32)>;

@@ -2,7 +2,8 @@
 //! the single chain-head row (`SELECT ... FOR UPDATE`) inside their transaction, so instances
 //! interleave but never assign the same seq twice or leave a gap.
 
-use crate::evidence::{EVIDENCE_SELECT, EVIDENCE_TEXT_COLUMNS, EvidencePage};
+use crate::event_row::SELECT_EVENTS_IN_ORDER;
+use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
@@ -100,7 +101,7 @@ async fn read_evidence(db: &Arc<PostgresDb>, after: Option<u64>, limit: u32) -> 
     use sqlx::Row;
     let after = after.map_or(-1, crate::event_row::to_i64);
     let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
-    let mut rows = sqlx::query(EVIDENCE_SELECT)
+    let mut rows = sqlx::query(SELECT_EVENTS_IN_ORDER)
         .bind(after)
         .bind(i64::from(limit))
         .fetch(db.pool());

@@ -365,9 +365,8 @@ macro_rules! implement_store {
             }
 
             async fn events_in_order(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-                let select = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
                 let after = after.map_or(-1, to_i64);
-                sqlx::query_as::<_, EventRow>(&select)
+                sqlx::query_as::<_, EventRow>($crate::event_row::SELECT_EVENTS_IN_ORDER)
                     .bind(after)
                     .bind(i64::from(limit))
                     .fetch_all(self.db.pool())

@@ -9,7 +9,8 @@
 //! warm cache saves reading those pages back on every commit. Only the writer gets it, because
 //! the cache is per connection and readers are many.
 
-use crate::evidence::{EVIDENCE_SELECT, EVIDENCE_TEXT_COLUMNS, EvidencePage};
+use crate::event_row::SELECT_EVENTS_IN_ORDER;
+use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
@@ -139,16 +140,11 @@ async fn read_evidence(db: &Arc<SqliteDb>, after: Option<u64>, limit: u32) -> Re
             .evidence_reader
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if reader.is_none() {
-            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let connection = rusqlite::Connection::open_with_flags(&db.path, flags)?;
-            connection.busy_timeout(std::time::Duration::from_secs(10))?;
-            *reader = Some(connection);
-        }
-        let Some(connection) = reader.as_ref() else {
-            unreachable!("opened above")
+        let connection = match &mut *reader {
+            Some(connection) => connection,
+            empty @ None => empty.insert(open_evidence_reader(&db.path)?),
         };
-        let mut statement = connection.prepare_cached(EVIDENCE_SELECT)?;
+        let mut statement = connection.prepare_cached(SELECT_EVENTS_IN_ORDER)?;
         let mut rows = statement.query((after, i64::from(limit)))?;
         let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
         while let Some(row) = rows.next()? {
@@ -165,6 +161,13 @@ async fn read_evidence(db: &Arc<SqliteDb>, after: Option<u64>, limit: u32) -> Re
     })
     .await
     .map_err(|error| StoreError::Corrupt(format!("the verification reader stopped: {error}")))?
+}
+
+fn open_evidence_reader(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = rusqlite::Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(connection)
 }
 
 /// Which of `ids` the log holds for `source` (SQLite picks the unique index for the IN list).
