@@ -410,7 +410,7 @@ impl<'a> Verifier<'a> {
 
 /// A hex hash from a stored or exported event; text that is not a hash verifies as zeros,
 /// which then fails loudly.
-fn hash_or_zero(text: Option<&str>) -> Hash {
+pub fn hash_or_zero(text: Option<&str>) -> Hash {
     text.and_then(parse_hash).unwrap_or([0; 32])
 }
 
@@ -424,12 +424,21 @@ pub struct StoredHashes {
 }
 
 impl StoredHashes {
-    pub fn of_event(event: &AuditEvent) -> StoredHashes {
+    /// From the stored hex text of the salt, the personal commitment and the leaf hash.
+    pub fn parse(salt: Option<&str>, commitment: Option<&str>, leaf: Option<&str>) -> StoredHashes {
         StoredHashes {
-            salt: event.personal_salt.as_deref().map(|text| hash_or_zero(Some(text))),
-            commitment: hash_or_zero(event.personal_commitment.as_deref()),
-            leaf: hash_or_zero(event.leaf_hash.as_deref()),
+            salt: salt.map(|text| hash_or_zero(Some(text))),
+            commitment: hash_or_zero(commitment),
+            leaf: hash_or_zero(leaf),
         }
+    }
+
+    pub fn of_event(event: &AuditEvent) -> StoredHashes {
+        StoredHashes::parse(
+            event.personal_salt.as_deref(),
+            event.personal_commitment.as_deref(),
+            event.leaf_hash.as_deref(),
+        )
     }
 }
 

@@ -1,21 +1,16 @@
 //! Verifying the stored log end to end with the pure verifier, page by page (constant memory).
 
 use crate::signing::AuditSigner;
-use dezky_chain::leaf::{LeafHeader, PersonalFields, parse_hash};
+use dezky_chain::leaf::{LeafHeader, PersonalFields};
 use dezky_chain::merkle::{Hash, fold_range, range_nodes};
 use dezky_chain::verify::{
     Break, BreakKind, CheckpointKeys, ContentHashes, EventEvidence, Report, StoredCheckpoint, StoredHashes, Verifier,
-    content_hashes,
+    content_hashes, hash_or_zero,
 };
 use dezky_core::{AuditEvent, Timestamp};
 use dezky_store::{EvidenceColumn, EvidencePage, EvidenceRow, Store, StoreError};
 
 const PAGE: u32 = 5_000;
-
-/// A hex hash from a row; unparseable text verifies as zeros, which then fails loudly.
-fn hash_or_zero(text: Option<&str>) -> [u8; 32] {
-    text.and_then(parse_hash).unwrap_or([0; 32])
-}
 
 fn stored_seq(row: &EvidenceRow<'_>) -> Result<u64, StoreError> {
     u64::try_from(row.seq()).map_err(|_| StoreError::Corrupt(format!("audit event seq {}: negative seq", row.seq())))
@@ -44,13 +39,11 @@ fn parse_row(row: &EvidenceRow<'_>) -> ParsedRow {
     ParsedRow {
         metadata,
         unreadable,
-        hashes: StoredHashes {
-            salt: row
-                .text(EvidenceColumn::PersonalSalt)
-                .map(|salt| hash_or_zero(Some(salt))),
-            commitment: hash_or_zero(row.text(EvidenceColumn::PersonalCommitment)),
-            leaf: hash_or_zero(row.text(EvidenceColumn::LeafHash)),
-        },
+        hashes: StoredHashes::parse(
+            row.text(EvidenceColumn::PersonalSalt),
+            row.text(EvidenceColumn::PersonalCommitment),
+            row.text(EvidenceColumn::LeafHash),
+        ),
     }
 }
 
@@ -103,6 +96,8 @@ pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(),
 
 /// Below this many events a run is prepared on the calling thread.
 const PARALLEL_EVENTS: usize = 1_000;
+/// Threads per run at most: a page is 5,000 events, and a large host need not split it finer.
+const MAX_THREADS: usize = 8;
 
 /// Pushes `items` in order. Preparing each one (parsing) and hashing its content, most of the
 /// work and independent of every other event, run in chunks on one thread per core; the
@@ -122,7 +117,7 @@ fn push_in_parallel<'r, Item: Sync, Prepared: Send>(
             })
             .collect()
     };
-    let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS));
     let prepared: Vec<(Prepared, ContentHashes)> = if items.len() < PARALLEL_EVENTS || threads == 1 {
         prepare_run(items)
     } else {
