@@ -61,6 +61,15 @@ fn kinds_at(report: &Value) -> Vec<(String, Option<u64>, Option<u64>)> {
         .collect()
 }
 
+/// The seqs of the breaks of one kind, in report order.
+fn seqs_of(report: &Value, kind: &str) -> Vec<Option<u64>> {
+    kinds_at(report)
+        .into_iter()
+        .filter(|(found, _, _)| found == kind)
+        .map(|(_, seq, _)| seq)
+        .collect()
+}
+
 /// Runs statements in one transaction straight against the database, bypassing the store.
 async fn tamper(app: &TestApp, statements: &[&str]) {
     match app.backend {
@@ -237,11 +246,7 @@ async fn large_pages_report_breaks_in_every_chunk(db: TestDatabase) {
     ]);
     tamper(&app, &statements).await;
     let report = verify(&app).await;
-    let mismatches: Vec<Option<u64>> = kinds_at(&report)
-        .into_iter()
-        .filter(|(kind, _, _)| kind == "event-hash-mismatch")
-        .map(|(_, seq, _)| seq)
-        .collect();
+    let mismatches = seqs_of(&report, "event-hash-mismatch");
     assert_eq!(mismatches, vec![Some(3), Some(1300), Some(2499)], "{report}");
     assert_eq!(report["verifiedEvents"], size, "{report}");
 }
@@ -262,11 +267,7 @@ async fn rows_no_api_could_write_are_breaks_not_errors(db: TestDatabase) {
     tamper(&app, &statements).await;
     let report = verify(&app).await;
     assert_eq!(report["ok"], false);
-    let mismatches: Vec<Option<u64>> = kinds_at(&report)
-        .into_iter()
-        .filter(|(kind, _, _)| kind == "event-hash-mismatch")
-        .map(|(_, seq, _)| seq)
-        .collect();
+    let mismatches = seqs_of(&report, "event-hash-mismatch");
     assert_eq!(mismatches, vec![Some(5), Some(9), Some(12)], "{report}");
     assert!(
         kinds_at(&report).contains(&("unrecorded-erasure".into(), Some(12), None)),
