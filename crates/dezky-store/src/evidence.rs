@@ -32,7 +32,7 @@ pub enum EvidenceColumn {
     PersonalSalt,
 }
 
-pub(crate) const EVIDENCE_TEXT_COLUMNS: usize = 19;
+pub(crate) const EVIDENCE_TEXT_COLUMNS: usize = EvidenceColumn::PersonalSalt as usize + 1;
 
 /// Rows a page reserves room for up front, whatever larger limit is asked.
 pub(crate) const PAGE_CAPACITY_HINT: u32 = 10_000;

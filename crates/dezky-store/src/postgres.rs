@@ -84,16 +84,6 @@ impl PostgresDb {
     }
 }
 
-/// Which of `ids` the log holds for `source`. Written as a semi-join on an array so the
-/// planner probes the unique (source, external_id) index once per id: the plain
-/// `source = $1 AND external_id IN (…)` form was planned, on a table that grew faster than
-/// autovacuum analysed it, as a scan of every event of the source (measured: 19 ms against 3 ms
-/// at 100k events, growing with the log).
-///
-/// Not a prepared statement: PostgreSQL switches a prepared statement to a cached generic plan
-/// after five runs, and a plan made while the table was empty is a sequential scan (or a scan
-/// of the `(source, seq)` index, which costs the same on an empty table) that is kept until the
-/// next ANALYZE invalidates it. Without autovacuum that is never: measured 1.9 ms per lookup at
 /// A page of stored events for verification: each value is borrowed from the row's buffer and
 /// copied once into the page (no `String` per column, no decoding).
 async fn read_evidence(db: &Arc<PostgresDb>, after: Option<u64>, limit: u32) -> Result<EvidencePage, StoreError> {
@@ -115,6 +105,16 @@ async fn read_evidence(db: &Arc<PostgresDb>, after: Option<u64>, limit: u32) -> 
     Ok(page)
 }
 
+/// Which of `ids` the log holds for `source`. Written as a semi-join on an array so the
+/// planner probes the unique (source, external_id) index once per id: the plain
+/// `source = $1 AND external_id IN (…)` form was planned, on a table that grew faster than
+/// autovacuum analysed it, as a scan of every event of the source (measured: 19 ms against 3 ms
+/// at 100k events, growing with the log).
+///
+/// Not a prepared statement: PostgreSQL switches a prepared statement to a cached generic plan
+/// after five runs, and a plan made while the table was empty is a sequential scan (or a scan
+/// of the `(source, seq)` index, which costs the same on an empty table) that is kept until the
+/// next ANALYZE invalidates it. Without autovacuum that is never: measured 1.9 ms per lookup at
 /// 10,000 events and growing, which held one writer to 235 events/s. An unnamed statement is
 /// planned for its actual values each time (~0.1 ms), with the table's current size.
 async fn find_stored_ids(
