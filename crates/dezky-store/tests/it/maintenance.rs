@@ -22,18 +22,40 @@ async fn grown_tables_are_analysed_once(db: TestDatabase) {
         assert!(store.refresh_planner_statistics().await.unwrap().is_empty());
         return;
     }
-    // The appending connections report their changes to pg_stat_user_tables within seconds,
-    // not necessarily for both tables at once: a table may come due one poll after the other.
-    let started = Instant::now();
-    let mut analysed = vec![];
-    while analysed.len() < 2 && started.elapsed() < Duration::from_secs(30) {
-        analysed.extend(store.refresh_planner_statistics().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    analysed.sort();
+    // Each appending connection reports its changes to pg_stat_user_tables on its own schedule
+    // (at most once a second, or after ten idle seconds). A table analysed while some changes
+    // were still unreported comes due again once they arrive, so wait until every row is counted.
+    wait_until_statistics_count_every_row(&db).await;
+    let analysed = store.refresh_planner_statistics().await.unwrap();
     assert_eq!(analysed, vec!["audit_events".to_owned(), "merkle_nodes".to_owned()]);
     // ANALYZE resets the change counters at once: nothing is due until the tables change again.
     assert!(store.refresh_planner_statistics().await.unwrap().is_empty());
 }
 
 on_both_backends!(grown_tables_are_analysed_once);
+
+/// Waits (at most 60 s) until PostgreSQL's statistics count every row of both tables as
+/// inserted; rows are only ever inserted into them here.
+async fn wait_until_statistics_count_every_row(db: &TestDatabase) {
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let unreported: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM merkle_nodes) \
+             - coalesce((SELECT sum(n_tup_ins) FROM pg_stat_user_tables \
+                         WHERE relname IN ('audit_events', 'merkle_nodes')), 0)::bigint",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if unreported <= 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{unreported} rows still unreported after 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    pool.close().await;
+}
