@@ -12,6 +12,7 @@
 
 pub mod bundle;
 pub mod canonical;
+pub mod canonical_text;
 pub mod checkpoint;
 pub mod leaf;
 pub mod manifest;

@@ -272,7 +272,7 @@ impl<'a> Verifier<'a> {
         }
         self.prev_hash = stored_hash.unwrap_or(recomputed);
         if evidence.header.action == ERASURE_ACTION && evidence.header.source == "platform" {
-            self.accounted.extend(erased_ranges(personal.metadata));
+            self.accounted.extend(erased_ranges(&personal.metadata.to_map()));
         }
         // The tree is rebuilt from what the rows say now, so a checkpoint signed over the
         // original rows no longer matches after any change.

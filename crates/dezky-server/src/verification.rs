@@ -1,7 +1,8 @@
 //! Verifying the stored log end to end with the pure verifier, page by page (constant memory).
 
 use crate::signing::AuditSigner;
-use dezky_chain::leaf::{LeafHeader, PersonalFields};
+use dezky_chain::canonical_text::CanonicalObjectText;
+use dezky_chain::leaf::{LeafHeader, Metadata, PersonalFields};
 use dezky_chain::merkle::{Hash, fold_range, range_nodes};
 use dezky_chain::verify::{
     Break, BreakKind, CheckpointKeys, ContentHashes, EventEvidence, Report, StoredCheckpoint, StoredHashes, Verifier,
@@ -24,17 +25,28 @@ pub fn push_events(verifier: &mut Verifier<'_>, events: &[AuditEvent]) {
 }
 
 /// A row's values parsed for the verifier: its metadata and hex hashes.
-struct ParsedRow {
-    metadata: serde_json::Map<String, serde_json::Value>,
+struct ParsedRow<'a> {
+    metadata: StoredMetadata<'a>,
     unreadable: bool,
     hashes: StoredHashes,
 }
 
-fn parse_row(row: &EvidenceRow<'_>) -> ParsedRow {
-    let (metadata, unreadable) = match row.text(EvidenceColumn::Metadata).map(serde_json::from_str) {
-        None => (serde_json::Map::new(), false),
-        Some(Ok(map)) => (map, false),
-        Some(Err(_)) => (serde_json::Map::new(), true),
+/// Stored metadata is almost always already in canonical form (the store prints the map that
+/// way), and is then hashed as it is; anything else is parsed and canonicalised.
+enum StoredMetadata<'a> {
+    Canonical(CanonicalObjectText<'a>),
+    Parsed(serde_json::Map<String, serde_json::Value>),
+}
+
+fn parse_row<'a>(row: &EvidenceRow<'a>) -> ParsedRow<'a> {
+    let text = row.text(EvidenceColumn::Metadata);
+    let (metadata, unreadable) = match text.and_then(CanonicalObjectText::recognise) {
+        Some(canonical) => (StoredMetadata::Canonical(canonical), false),
+        None => match text.map(serde_json::from_str) {
+            None => (StoredMetadata::Parsed(serde_json::Map::new()), false),
+            Some(Ok(map)) => (StoredMetadata::Parsed(map), false),
+            Some(Err(_)) => (StoredMetadata::Parsed(serde_json::Map::new()), true),
+        },
     };
     ParsedRow {
         metadata,
@@ -49,7 +61,7 @@ fn parse_row(row: &EvidenceRow<'_>) -> ParsedRow {
 
 /// A stored row as the verifier takes it, as it is (nothing is validated: a changed value
 /// shows as a hash mismatch). The seq was checked to be non-negative by `push_page`.
-fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow) -> EventEvidence<'a> {
+fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow<'_>) -> EventEvidence<'a> {
     let text = |column| row.text(column);
     // A NULL in a NOT NULL column can only be tampering; hashing it as "" reports it.
     let required = |column| row.text(column).unwrap_or_default();
@@ -73,7 +85,10 @@ fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow) -> EventEvidenc
             actor_email: text(EvidenceColumn::ActorEmail),
             actor_ip: text(EvidenceColumn::ActorIp),
             resource_name: text(EvidenceColumn::ResourceName),
-            metadata: &parsed.metadata,
+            metadata: match &parsed.metadata {
+                StoredMetadata::Canonical(text) => Metadata::CanonicalText(*text),
+                StoredMetadata::Parsed(map) => Metadata::Object(map),
+            },
         },
         prev_hash: text(EvidenceColumn::PrevHash),
         hash: text(EvidenceColumn::Hash),

@@ -275,6 +275,50 @@ async fn rows_no_api_could_write_are_breaks_not_errors(db: TestDatabase) {
     );
 }
 
+/// Metadata is committed by its value. Stored text already in canonical form is hashed
+/// unparsed, so this checks both ways of reading it: the same value printed differently
+/// (slow path) is no break, and a changed value printed canonically (fast path) is one.
+async fn metadata_is_committed_by_value_whatever_its_text(db: TestDatabase) {
+    let app = spawn(db).await;
+    let token = app.ingest_token("portal").await;
+    let first = app.event_count().await;
+    let events: Vec<Value> = (0..10)
+        .map(|i| {
+            json!({
+                "externalId": format!("m-{i}"),
+                "action": "portal.signed_in",
+                "metadata": { "i": i, "tags": ["a", "é\n"], "nested": { "ok": true } },
+            })
+        })
+        .collect();
+    let (status, body) = app
+        .post("/api/v1/ingest/events", &token, &json!({ "events": events }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let clean = verify(&app).await;
+    assert_eq!(clean["ok"], true, "{clean}");
+    let set = |offset: u64, metadata: &str| {
+        format!(
+            "UPDATE audit_events SET metadata = '{metadata}' WHERE seq = {}",
+            first + offset
+        )
+    };
+    let mut statements: Vec<String> = disable_event_guards(app.backend)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    statements.extend([
+        set(3, r#"{ "tags": ["a", "\u00e9\n"], "i": 3, "nested": {"ok": true} }"#),
+        set(5, r#"{"i":50,"nested":{"ok":true},"tags":["a","é\n"]}"#),
+        set(7, r#"{"i":7,"nested":{"ok":false},"tags":["a","é\n"]}"#),
+    ]);
+    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+    tamper(&app, &statements).await;
+    let report = verify(&app).await;
+    let mismatches = seqs_of(&report, "event-hash-mismatch");
+    assert_eq!(mismatches, vec![Some(first + 5), Some(first + 7)], "{report}");
+}
+
 async fn a_deleted_row_is_a_gap_and_a_prev_hash_mismatch(db: TestDatabase) {
     let app = spawn(db).await;
     publish(&app, 30, "a").await;
@@ -573,6 +617,7 @@ on_both_backends!(
     clean_log_verifies_and_proofs_check_out_against_signed_checkpoints,
     a_row_changed_in_place_is_an_event_hash_mismatch,
     rows_no_api_could_write_are_breaks_not_errors,
+    metadata_is_committed_by_value_whatever_its_text,
     large_pages_report_breaks_in_every_chunk,
     a_deleted_row_is_a_gap_and_a_prev_hash_mismatch,
     a_forged_row_is_reported,
