@@ -84,7 +84,7 @@ fn escape_of(byte: u8) -> Option<&'static str> {
 
 /// Whether JSON requires escaping each byte (a table: metadata strings are most of the bytes
 /// that verification writes).
-const NEEDS_ESCAPE: [bool; 256] = {
+pub(crate) const NEEDS_ESCAPE: [bool; 256] = {
     let mut table = [false; 256];
     let mut byte = 0;
     while byte < 0x20 {
@@ -137,9 +137,8 @@ pub fn write_integer(out: &mut String, mut value: u64) {
             break;
         }
     }
-    for &digit in &digits[start..] {
-        out.push(char::from(digit));
-    }
+    // Only ASCII digits were written, so this never falls back.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// ECMAScript's Number-to-String for finite doubles (RFC 8785 §3.2.2.3). Rust's `{:e}` gives

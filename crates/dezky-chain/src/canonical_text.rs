@@ -16,6 +16,8 @@
 //! before, which is always correct. The property tests check both directions against the
 //! canonicaliser.
 
+use crate::canonical::NEEDS_ESCAPE;
+
 /// Objects and arrays nested deeper than this are left to the parser (serde_json refuses
 /// nesting beyond 128, and the recogniser must never accept what the parser refuses).
 const MAX_DEPTH: usize = 64;
@@ -130,27 +132,31 @@ impl<'a> Scanner<'a> {
     fn name(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
-        loop {
-            match self.next()? {
-                b'"' => return Some(&self.text[start..self.at - 1]),
-                b'\\' => return None,
-                byte if byte < 0x20 => return None,
-                _ => {}
-            }
-        }
+        let (stop, byte) = self.skip_to_escape()?;
+        (byte == b'"').then(|| &self.text[start..stop])
     }
 
     /// A string whose escapes are exactly the ones canonical form writes.
     fn string(&mut self) -> Option<()> {
         self.expect(b'"')?;
         loop {
-            match self.next()? {
+            match self.skip_to_escape()?.1 {
                 b'"' => return Some(()),
                 b'\\' => self.escape()?,
-                byte if byte < 0x20 => return None,
-                _ => {}
+                _ => return None,
             }
         }
+    }
+
+    /// Moves past the next byte that JSON escapes in a string (`"`, `\`, or a control
+    /// character) and returns where it was and what it is. The bytes before it are characters
+    /// that canonical form writes literally, so they need no further check.
+    fn skip_to_escape(&mut self) -> Option<(usize, u8)> {
+        let rest = &self.text.as_bytes()[self.at..];
+        let offset = rest.iter().position(|&byte| NEEDS_ESCAPE[usize::from(byte)])?;
+        let stop = self.at + offset;
+        self.at = stop + 1;
+        Some((stop, rest[offset]))
     }
 
     /// After a backslash: `\"`, `\\`, the five short forms, or `\u00xx` (lower-case hex) for

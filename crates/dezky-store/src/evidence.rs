@@ -55,11 +55,12 @@ pub struct EvidencePage {
     rows: Vec<PackedRow>,
 }
 
-/// One stored event of a page, borrowed from it.
+/// One stored event of a page, borrowed from it. Its text values are sliced once, here: the
+/// verifier asks for each of them several times.
 #[derive(Clone, Copy, Debug)]
 pub struct EvidenceRow<'a> {
-    page: &'a EvidencePage,
     row: &'a PackedRow,
+    texts: [Option<&'a str>; EVIDENCE_TEXT_COLUMNS],
 }
 
 impl EvidencePage {
@@ -103,11 +104,20 @@ impl EvidencePage {
     }
 
     pub fn rows(&self) -> impl ExactSizeIterator<Item = EvidenceRow<'_>> {
-        self.rows.iter().map(move |row| EvidenceRow { page: self, row })
+        self.rows.iter().map(move |row| self.row(row))
     }
 
     pub fn last(&self) -> Option<EvidenceRow<'_>> {
-        self.rows.last().map(|row| EvidenceRow { page: self, row })
+        self.rows.last().map(|row| self.row(row))
+    }
+
+    fn row<'a>(&'a self, row: &'a PackedRow) -> EvidenceRow<'a> {
+        EvidenceRow {
+            row,
+            texts: row
+                .spans
+                .map(|span| span.map(|(start, len)| &self.text[start as usize..(start + len) as usize])),
+        }
     }
 }
 
@@ -126,8 +136,7 @@ impl<'a> EvidenceRow<'a> {
     }
 
     pub fn text(&self, column: EvidenceColumn) -> Option<&'a str> {
-        let page = self.page;
-        self.row.spans[column as usize].map(|(start, len)| &page.text[start as usize..(start + len) as usize])
+        self.texts[column as usize]
     }
 }
 
