@@ -20,6 +20,7 @@ use crate::merkle::{Hash, hash_leaf};
 use dezky_core::{AuditEvent, NewAuditEvent, Timestamp};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 pub const LEAF_VERSION: u64 = 1;
 pub const GENESIS_PREV_HASH: Hash = [0; 32];
@@ -68,10 +69,10 @@ impl<'a> Metadata<'a> {
     }
 
     /// The metadata as a map (canonical text is parsed; only erasure records need this).
-    pub fn to_map(&self) -> Map<String, Value> {
+    pub fn to_map(&self) -> Cow<'a, Map<String, Value>> {
         match self {
-            Metadata::Object(map) => (*map).clone(),
-            Metadata::CanonicalText(text) => serde_json::from_str(text.as_str()).unwrap_or_default(),
+            Metadata::Object(map) => Cow::Borrowed(map),
+            Metadata::CanonicalText(text) => Cow::Owned(serde_json::from_str(text.as_str()).unwrap_or_default()),
         }
     }
 
