@@ -24,6 +24,7 @@ mod postgres;
 mod records;
 pub mod restore;
 mod restore_sql;
+mod seal;
 mod sequencer;
 mod sql;
 mod sqlite;

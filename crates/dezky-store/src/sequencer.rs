@@ -9,6 +9,7 @@
 
 use crate::error::StoreError;
 use crate::records::AppendReceipt;
+use crate::seal::{PersonalSeal, seal_all};
 use async_trait::async_trait;
 use dezky_core::{NewAuditEvent, Timestamp};
 use std::sync::Arc;
@@ -18,12 +19,18 @@ pub(crate) const MAX_GROUP_EVENTS: usize = 10_000;
 
 #[async_trait]
 pub(crate) trait GroupWriter: Send + Sync + 'static {
-    /// Appends the events in one transaction.
-    async fn write_group(&self, events: &[&NewAuditEvent], now: Timestamp) -> Result<AppendReceipt, StoreError>;
+    /// Appends the events in one transaction; `seals[i]` is `events[i]`'s personal seal.
+    async fn write_group(
+        &self,
+        events: &[&NewAuditEvent],
+        seals: &[PersonalSeal],
+        now: Timestamp,
+    ) -> Result<AppendReceipt, StoreError>;
 }
 
 struct Request {
     events: Vec<NewAuditEvent>,
+    seals: Vec<PersonalSeal>,
     now: Timestamp,
     reply: oneshot::Sender<Result<AppendReceipt, StoreError>>,
 }
@@ -57,10 +64,17 @@ impl Sequencer {
         Sequencer { sender }
     }
 
+    /// Seals the events here, in the caller's task (see `seal`), then queues them.
     pub(crate) async fn append(&self, events: Vec<NewAuditEvent>, now: Timestamp) -> Result<AppendReceipt, StoreError> {
+        let seals = seal_all(&events);
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Request { events, now, reply })
+            .send(Request {
+                events,
+                seals,
+                now,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Conflict("the sequencer has stopped".into()))?;
         answer
@@ -76,7 +90,8 @@ async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
         .max()
         .unwrap_or(Timestamp::from_millis(0));
     let all: Vec<&NewAuditEvent> = group.iter().flat_map(|request| request.events.iter()).collect();
-    let combined = writer.write_group(&all, now).await;
+    let seals: Vec<PersonalSeal> = group.iter().flat_map(|request| request.seals.iter().copied()).collect();
+    let combined = writer.write_group(&all, &seals, now).await;
     drop(all);
     match combined {
         Ok(receipt) => {

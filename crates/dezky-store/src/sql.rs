@@ -11,6 +11,19 @@ pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE 
 pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms, head_hash FROM chain_head WHERE id = 1";
 pub(crate) const UPDATE_HEAD: &str =
     "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2, head_hash = $3 WHERE id = 1";
+/// SQLite's free-text index over the rows of one append transaction (`$1` ≤ seq < `$2`); one
+/// statement per transaction, so FTS5 writes one segment for it (see the migration
+/// `text_index_per_transaction`). PostgreSQL's trigram index is an ordinary index.
+pub(crate) fn index_new_events_text_sql(dialect: Dialect) -> Option<&'static str> {
+    match dialect {
+        Dialect::Sqlite => Some(
+            "INSERT INTO audit_events_text (rowid, action, resource_name, actor_email, tenant_slug) \
+             SELECT seq, action, resource_name, actor_email, tenant_slug FROM audit_events \
+             WHERE seq >= $1 AND seq < $2",
+        ),
+        Dialect::Postgres => None,
+    }
+}
 /// Values per `IN (...)` list or `OR` chain when reading Merkle nodes (a proof needs about
 /// 2·log2(n) of them; the frontier rebuild about log2(n)).
 pub(crate) const NODES_PER_LOOKUP: usize = 200;
@@ -138,8 +151,9 @@ macro_rules! implement_store {
             NewApiToken, NewCheckpoint, User, UserSighting,
         };
         use $crate::sql;
+        use $crate::seal::hash_hex;
         use $crate::{filter_sql, EventPage};
-        use dezky_chain::leaf::{chain_hash, leaf_hash, personal_commitment, LeafHeader, PersonalFields};
+        use dezky_chain::leaf::{chain_hash, leaf_hash, LeafHeader};
         use dezky_chain::merkle::{range_nodes, Frontier, Hash, NodeId};
         use dezky_core::{AuditEvent, AuditQuery, NewAuditEvent, Timestamp, TokenHash};
         use std::collections::HashSet;
@@ -220,6 +234,21 @@ macro_rules! implement_store {
             events: &[&NewAuditEvent],
             now: Timestamp,
         ) -> Result<AppendReceipt, StoreError> {
+            let seals = $crate::seal::seal_all(events.iter().copied());
+            append_sealed_in(connection, cache, events, &seals, now).await
+        }
+
+        /// `append_in` for events sealed ahead (`seals[i]` belongs to `events[i]`).
+        async fn append_sealed_in(
+            connection: &mut DbConnection,
+            cache: &$crate::frontier_cache::FrontierCache,
+            events: &[&NewAuditEvent],
+            seals: &[$crate::seal::PersonalSeal],
+            now: Timestamp,
+        ) -> Result<AppendReceipt, StoreError> {
+            if seals.len() != events.len() {
+                return Err(StoreError::Conflict(format!("{} events but {} seals", events.len(), seals.len())));
+            }
             let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
             let (next_seq, last_recorded, head_hash): (i64, i64, String) =
                 sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
@@ -240,7 +269,7 @@ macro_rules! implement_store {
             let mut rows: Vec<(i64, &NewAuditEvent, [String; 5])> = Vec::with_capacity(events.len());
             let mut new_nodes = vec![];
             let mut seq = next_seq;
-            for event in events {
+            for (event, seal) in events.iter().zip(seals) {
                 if let Some(external_id) = &event.external_id {
                     let key = (event.source.as_str(), external_id.as_str());
                     if stored.contains(&key) || !seen_in_batch.insert(key) {
@@ -248,15 +277,13 @@ macro_rules! implement_store {
                         continue;
                     }
                 }
-                let salt: [u8; 32] = rand::random();
-                let commitment = personal_commitment(&salt, &PersonalFields::of_new(event));
-                let leaf = leaf_hash(&LeafHeader::of_new(event, seq as u64, recorded_at), &commitment);
+                let leaf = leaf_hash(&LeafHeader::of_new(event, seq as u64, recorded_at), &seal.commitment);
                 let hash = chain_hash(&prev_hash, &leaf);
                 new_nodes.extend(frontier.push(leaf));
                 rows.push((
                     seq,
                     event,
-                    [hex::encode(prev_hash), hex::encode(hash), hex::encode(leaf), hex::encode(commitment), hex::encode(salt)],
+                    [hash_hex(&prev_hash), hash_hex(&hash), hash_hex(&leaf), hash_hex(&seal.commitment), hash_hex(&seal.salt)],
                 ));
                 outcomes.push(AppendOutcome::Appended { seq: seq as u64 });
                 prev_hash = hash;
@@ -281,11 +308,11 @@ macro_rules! implement_store {
                 let insert = sql::insert_nodes_sql(chunk.len(), $dialect);
                 let mut query = sqlx::query(&insert);
                 for (node, node_hash) in chunk {
-                    query = query.bind(i64::from(node.level)).bind(to_i64(node.index)).bind(hex::encode(node_hash));
+                    query = query.bind(i64::from(node.level)).bind(to_i64(node.index)).bind(hash_hex(node_hash));
                 }
                 query.execute(&mut *connection).await?;
             }
-            let new_head_hash = hex::encode(prev_hash);
+            let new_head_hash = hash_hex(&prev_hash);
             if seq != next_seq {
                 sqlx::query(sql::UPDATE_HEAD)
                     .bind(seq)
@@ -293,6 +320,10 @@ macro_rules! implement_store {
                     .bind(&new_head_hash)
                     .execute(&mut *connection)
                     .await?;
+                // Last: FTS5 flushes its pending terms at every later statement's savepoint.
+                if let Some(index_text) = sql::index_new_events_text_sql($dialect) {
+                    sqlx::query(index_text).bind(next_seq).bind(seq).execute(&mut *connection).await?;
+                }
             }
             // Keyed by the new head hash: if this transaction rolls back, the database's head
             // differs and the cached frontier is never used.
@@ -313,9 +344,14 @@ macro_rules! implement_store {
 
         #[async_trait::async_trait]
         impl $crate::sequencer::GroupWriter for $db {
-            async fn write_group(&self, events: &[&NewAuditEvent], now: Timestamp) -> Result<AppendReceipt, StoreError> {
+            async fn write_group(
+                &self,
+                events: &[&NewAuditEvent],
+                seals: &[$crate::seal::PersonalSeal],
+                now: Timestamp,
+            ) -> Result<AppendReceipt, StoreError> {
                 let mut write = self.begin_write().await?;
-                let receipt = append_in(&mut write.transaction, &self.frontier_cache, events, now).await?;
+                let receipt = append_sealed_in(&mut write.transaction, &self.frontier_cache, events, seals, now).await?;
                 write.transaction.commit().await?;
                 Ok(receipt)
             }

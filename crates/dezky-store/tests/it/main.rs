@@ -8,6 +8,7 @@ mod invites;
 mod maintenance;
 mod merkle;
 mod query;
+mod text_index;
 mod tokens_and_users;
 mod workers;
 

@@ -1,0 +1,106 @@
+//! SQLite's free-text index is filled once per append transaction (not by a row trigger): every
+//! way of appending must leave it holding exactly the rows of audit_events. FTS5's
+//! `integrity-check` with rank 1 compares the index with its content table.
+
+use crate::{event, ingested, open, raw_execute};
+use dezky_core::query::{QueryPurpose, RawAuditQuery};
+use dezky_core::{AuditQuery, Timestamp};
+use dezky_store::{CursorWrite, Store};
+use dezky_testkit::{TestBackend, TestDatabase};
+use std::sync::Arc;
+
+const INTEGRITY_CHECK: &str = "INSERT INTO audit_events_text (audit_events_text, rank) VALUES ('integrity-check', 1)";
+
+fn named(action: &str, name: &str) -> dezky_core::NewAuditEvent {
+    let mut event = event(action, 1_000);
+    event.resource_name = Some(name.to_owned());
+    event
+}
+
+async fn matching(store: &Arc<dyn Store>, text: &str) -> Vec<u64> {
+    let raw = RawAuditQuery {
+        q: Some(text.to_owned()),
+        ..RawAuditQuery::default()
+    };
+    let query = AuditQuery::parse(&raw, QueryPurpose::Page).unwrap();
+    let page = store.query_events(&query).await.unwrap();
+    page.events.iter().map(|event| event.seq).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_append_path_indexes_exactly_its_rows() {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = open(&db).await;
+    raw_execute(&db, INTEGRITY_CHECK)
+        .await
+        .expect("an empty index is consistent");
+
+    // Concurrent calls, gathered into group commits by the sequencer; one duplicate.
+    let appends = (0..8).map(|writer| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let events = (0..25)
+                .map(|index| named("file.uploaded", &format!("Bericht-{writer}-{index}.pdf")))
+                .collect();
+            store
+                .append_events(events, Timestamp::from_millis(2_000))
+                .await
+                .unwrap()
+        })
+    });
+    for append in appends {
+        append.await.unwrap();
+    }
+    store
+        .append_events(
+            vec![ingested("stalwart", "x"), ingested("stalwart", "x")],
+            Timestamp::from_millis(3_000),
+        )
+        .await
+        .unwrap();
+    // The ingest path, which bypasses the sequencer.
+    let cursor = CursorWrite {
+        name: "ocis-audit".into(),
+        value: "offset=1".into(),
+    };
+    store
+        .append_with_cursor(
+            vec![named("ocis.file_created", "Angebot-Zebra.odt")],
+            cursor,
+            Timestamp::from_millis(4_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_seq().await.unwrap(), 202);
+
+    raw_execute(&db, INTEGRITY_CHECK)
+        .await
+        .expect("index matches audit_events");
+    assert_eq!(
+        matching(&store, "Bericht-7-24").await.len(),
+        1,
+        "a grouped append is searchable at once"
+    );
+    assert_eq!(
+        matching(&store, "Zebra").await,
+        vec![201],
+        "an ingested append is searchable at once"
+    );
+
+    // The check is real: a row written behind the store's back is not in the index.
+    raw_execute(
+        &db,
+        "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, actor_type, action, outcome, source, \
+         resource_name, prev_hash, hash, leaf_hash, personal_commitment) \
+         VALUES (202, 1, 1, 'user', 'forged.row', 'success', 'platform', 'Forged', 'x', 'x', 'x', 'x')",
+    )
+    .await
+    .unwrap();
+    let error = raw_execute(&db, INTEGRITY_CHECK)
+        .await
+        .expect_err("a row missing from the index");
+    assert!(
+        error.to_string().contains("(code: 267)"),
+        "SQLITE_CORRUPT_VTAB expected: {error}"
+    );
+}
