@@ -1,11 +1,12 @@
 //! SQLite's free-text index is filled once per append transaction (not by a row trigger): every
-//! way of appending must leave it holding exactly the rows of audit_events. FTS5's
+//! way of appending must leave it holding exactly the rows of audit_events (the grouped
+//! appends, the ingest path, and mutations that append inside their own transaction). FTS5's
 //! `integrity-check` with rank 1 compares the index with its content table.
 
 use crate::{event, ingested, open, raw_execute};
 use dezky_core::query::{QueryPurpose, RawAuditQuery};
-use dezky_core::{AuditQuery, Timestamp};
-use dezky_store::{CursorWrite, Store};
+use dezky_core::{ApiTokenSecret, AuditQuery, Timestamp, TokenScope};
+use dezky_store::{CursorWrite, NewApiToken, Store};
 use dezky_testkit::{TestBackend, TestDatabase};
 use std::sync::Arc;
 
@@ -71,7 +72,23 @@ async fn every_append_path_indexes_exactly_its_rows() {
         )
         .await
         .unwrap();
-    assert_eq!(store.next_seq().await.unwrap(), 202);
+    // A mutation that records its own audit event in its transaction (`append_in`).
+    let token = NewApiToken {
+        id: "tok_1".into(),
+        name: "ingest".into(),
+        hash: ApiTokenSecret::from_random_bytes([7; 32]).hash(),
+        scope: TokenScope::Operator,
+        created_by: "cli".into(),
+    };
+    store
+        .create_api_token(
+            token,
+            named("api_token.created", "Token-Quokka"),
+            Timestamp::from_millis(5_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_seq().await.unwrap(), 203);
 
     raw_execute(&db, INTEGRITY_CHECK)
         .await
@@ -86,13 +103,18 @@ async fn every_append_path_indexes_exactly_its_rows() {
         vec![201],
         "an ingested append is searchable at once"
     );
+    assert_eq!(
+        matching(&store, "Quokka").await,
+        vec![202],
+        "a mutation's event is searchable at once"
+    );
 
     // The check is real: a row written behind the store's back is not in the index.
     raw_execute(
         &db,
         "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, actor_type, action, outcome, source, \
          resource_name, prev_hash, hash, leaf_hash, personal_commitment) \
-         VALUES (202, 1, 1, 'user', 'forged.row', 'success', 'platform', 'Forged', 'x', 'x', 'x', 'x')",
+         VALUES (203, 1, 1, 'user', 'forged.row', 'success', 'platform', 'Forged', 'x', 'x', 'x', 'x')",
     )
     .await
     .unwrap();
