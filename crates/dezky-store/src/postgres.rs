@@ -12,12 +12,17 @@ use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const MERGE_TEXT_INDEX_PENDING: &str = "SELECT gin_clean_pending_list('audit_events_text'::regclass)";
 
 pub(crate) struct PostgresDb {
     pool: PgPool,
     frontier_cache: FrontierCache,
+    /// Whether a merge of the text index's pending list is running (one at a time).
+    text_index_merging: Arc<AtomicBool>,
 }
 
 pub(crate) struct PostgresStore {
@@ -61,6 +66,7 @@ impl PostgresDb {
         Ok(PostgresDb {
             pool,
             frontier_cache: FrontierCache::default(),
+            text_index_merging: Arc::default(),
         })
     }
 
@@ -75,6 +81,32 @@ impl PostgresDb {
     async fn run_migrations(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Merges the free-text index's pending list on another connection, unless a merge is
+    /// already running.
+    ///
+    /// The GIN trigram index takes new entries into a pending list, and whichever insert
+    /// overflows `gin_pending_list_limit` merges the list into the index inside its own
+    /// transaction: for an append, while it holds the chain head, so every other append waits
+    /// for the merge. Merging from here instead, after each group commit, runs that work
+    /// beside the next group on the second core (the limit, raised by the migration
+    /// `text_index_merged_beside_appends`, keeps one group from overflowing the list itself).
+    /// An append that does overflow it skips its own merge while this one runs. Autovacuum
+    /// would merge too, but it can be off and is not timed to the appends.
+    fn after_group_commit(&self) {
+        if self.text_index_merging.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.pool.clone();
+        let merging = self.text_index_merging.clone();
+        tokio::spawn(async move {
+            let merged = sqlx::query(MERGE_TEXT_INDEX_PENDING).execute(&pool).await;
+            merging.store(false, Ordering::Release);
+            if let Err(error) = merged {
+                tracing::warn!(%error, "merging the text index's pending list failed (appends merge it themselves)");
+            }
+        });
     }
 
     async fn begin_write(&self) -> Result<PostgresWrite, StoreError> {
@@ -132,6 +164,57 @@ async fn find_stored_ids(
     .await
 }
 
+/// Writes a group's rows and Merkle nodes with one statement each, a parameter per column
+/// (see `sql::insert_events_unnest_sql`).
+async fn insert_rows(
+    connection: &mut PgConnection,
+    rows: &[crate::sql::NewRow<'_>],
+    recorded_at_ms: i64,
+    nodes: &[(dezky_chain::merkle::NodeId, dezky_chain::merkle::Hash)],
+) -> Result<(), sqlx::Error> {
+    static INSERT_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(crate::sql::insert_events_unnest_sql);
+    if !rows.is_empty() {
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut at_ms = Vec::with_capacity(rows.len());
+        let mut texts: [Vec<Option<String>>; 14] = std::array::from_fn(|_| Vec::with_capacity(rows.len()));
+        let mut hashes: [Vec<&str>; 5] = std::array::from_fn(|_| Vec::with_capacity(rows.len()));
+        for row in rows {
+            let values = crate::event_row::event_values(row.event);
+            seqs.push(row.seq);
+            at_ms.push(values.at_ms);
+            for (column, text) in texts.iter_mut().zip(values.texts) {
+                column.push(text);
+            }
+            for (column, hash) in hashes.iter_mut().zip(&row.hashes) {
+                column.push(hash.as_str());
+            }
+        }
+        let mut query = sqlx::query(&INSERT_EVENTS).bind(seqs).bind(at_ms).bind(recorded_at_ms);
+        for column in texts {
+            query = query.bind(column);
+        }
+        for column in hashes {
+            query = query.bind(column);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    if !nodes.is_empty() {
+        let levels: Vec<i32> = nodes.iter().map(|(node, _)| i32::from(node.level)).collect();
+        let indexes: Vec<i64> = nodes
+            .iter()
+            .map(|(node, _)| crate::event_row::to_i64(node.index))
+            .collect();
+        let hashes: Vec<String> = nodes.iter().map(|(_, hash)| crate::seal::hash_hex(hash)).collect();
+        sqlx::query(crate::sql::INSERT_NODES_UNNEST)
+            .bind(levels)
+            .bind(indexes)
+            .bind(hashes)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
 implement_store!(
     PostgresStore,
     PostgresDb,
@@ -139,7 +222,8 @@ implement_store!(
     filter_sql::Dialect::Postgres,
     " FOR UPDATE",
     find_stored_ids,
-    read_evidence
+    read_evidence,
+    insert_rows
 );
 crate::erasure_sql::implement_erasure!(
     " FOR UPDATE",

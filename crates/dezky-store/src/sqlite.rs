@@ -118,6 +118,10 @@ impl SqliteDb {
         Ok(())
     }
 
+    /// Nothing to do after a group commit: SQLite's text index is filled in the append
+    /// transaction itself (see `sql::index_new_events_text_sql`).
+    fn after_group_commit(&self) {}
+
     async fn begin_write(&self) -> Result<SqliteWrite, StoreError> {
         let transaction = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Ok(SqliteWrite { transaction })
@@ -185,6 +189,42 @@ async fn find_stored_ids(
     query.fetch_all(connection).await
 }
 
+/// Writes a group's rows and Merkle nodes with multi-row INSERTs (SQLite has no arrays).
+async fn insert_rows(
+    connection: &mut sqlx::SqliteConnection,
+    rows: &[crate::sql::NewRow<'_>],
+    recorded_at_ms: i64,
+    nodes: &[(dezky_chain::merkle::NodeId, dezky_chain::merkle::Hash)],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(crate::sql::ROWS_PER_INSERT) {
+        let insert = crate::sql::insert_events_sql(chunk.len(), crate::filter_sql::Dialect::Sqlite);
+        let mut query = sqlx::query(&insert);
+        for row in chunk {
+            let values = crate::event_row::event_values(row.event);
+            query = query.bind(row.seq).bind(values.at_ms).bind(recorded_at_ms);
+            for text in values.texts {
+                query = query.bind(text);
+            }
+            for hash in &row.hashes {
+                query = query.bind(hash.as_str());
+            }
+        }
+        query.execute(&mut *connection).await?;
+    }
+    for chunk in nodes.chunks(crate::sql::ROWS_PER_INSERT) {
+        let insert = crate::sql::insert_nodes_sql(chunk.len(), crate::filter_sql::Dialect::Sqlite);
+        let mut query = sqlx::query(&insert);
+        for (node, node_hash) in chunk {
+            query = query
+                .bind(i64::from(node.level))
+                .bind(crate::event_row::to_i64(node.index))
+                .bind(crate::seal::hash_hex(node_hash));
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
 implement_store!(
     SqliteStore,
     SqliteDb,
@@ -192,7 +232,8 @@ implement_store!(
     filter_sql::Dialect::Sqlite,
     "",
     find_stored_ids,
-    read_evidence
+    read_evidence,
+    insert_rows
 );
 crate::erasure_sql::implement_erasure!(
     "",

@@ -1,7 +1,8 @@
 //! SQLite's free-text index is filled once per append transaction (not by a row trigger): every
 //! way of appending must leave it holding exactly the rows of audit_events (the grouped
 //! appends, the ingest path, and mutations that append inside their own transaction). FTS5's
-//! `integrity-check` with rank 1 compares the index with its content table.
+//! `integrity-check` with rank 1 compares the index with its content table. PostgreSQL merges its
+//! GIN pending list after each group commit.
 
 use crate::{event, ingested, open, raw_execute};
 use dezky_core::query::{QueryPurpose, RawAuditQuery};
@@ -125,4 +126,75 @@ async fn every_append_path_indexes_exactly_its_rows() {
         error.to_string().contains("(code: 267)"),
         "SQLITE_CORRUPT_VTAB expected: {error}"
     );
+}
+
+/// The GIN index's pending entries left by an append.
+async fn pending_text_index_pages(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT pending_pages::bigint FROM pgstatginindex('audit_events_text'::regclass)")
+        .fetch_one(pool)
+        .await
+        .expect("read the GIN index's statistics")
+}
+
+/// PostgreSQL: a group commit's entries stay searchable at once (in the GIN pending list), and
+/// the store then merges the list into the index on another connection, so the next append
+/// does not have to (the migration raised the limit so that a group cannot overflow it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_merges_the_text_index_beside_the_appends() {
+    let db = TestDatabase::create(TestBackend::Postgres).await;
+    let store = open(&db).await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let limit: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE relname = 'audit_events_text'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(limit, Some(vec!["gin_pending_list_limit=16384".to_owned()]));
+
+    // Written behind the store's back, these entries stay pending: nothing merges them.
+    raw_execute(
+        &db,
+        "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, actor_type, action, outcome, source, \
+         resource_name, prev_hash, hash, leaf_hash, personal_commitment) \
+         VALUES (-1, 1, 1, 'user', 'probe.row', 'success', 'platform', 'Probe', 'x', 'x', 'x', 'x')",
+    )
+    .await
+    .unwrap();
+    assert!(
+        pending_text_index_pages(&pool).await > 0,
+        "an insert adds pending entries"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        pending_text_index_pages(&pool).await > 0,
+        "without an append nothing merges the list"
+    );
+
+    let events = (0..200)
+        .map(|index| named("file.uploaded", &format!("Rechnung-{index}.pdf")))
+        .collect();
+    store
+        .append_events(events, Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    assert_eq!(matching(&store, "Rechnung-199").await.len(), 1, "searchable at once");
+    let mut pending = pending_text_index_pages(&pool).await;
+    for _ in 0..100 {
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        pending = pending_text_index_pages(&pool).await;
+    }
+    assert_eq!(pending, 0, "the group commit's merge emptied the pending list");
+    assert_eq!(
+        matching(&store, "Rechnung-7.pdf").await.len(),
+        1,
+        "still found after the merge"
+    );
+    pool.close().await;
 }

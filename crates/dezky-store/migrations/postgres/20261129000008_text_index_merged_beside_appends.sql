@@ -1,0 +1,11 @@
+-- The free-text index's pending list is merged beside the appends, not inside them.
+--
+-- GIN adds new entries to a pending list and merges it into the index when it outgrows
+-- gin_pending_list_limit (4 MB by default), in the transaction of the insert that overflowed
+-- it. A group commit of a few thousand events adds more than 4 MB of trigram entries, so each
+-- append merged the list while it held the chain head, and the next append waited. The store
+-- now merges the list on another connection after every group commit
+-- (`PostgresDb::after_group_commit`, gin_clean_pending_list), and this limit is high enough
+-- that a group does not overflow it on its own. It stays a bound: if the merges fall behind, an
+-- insert that overflows the list still merges it, and a text query never scans more than this.
+ALTER INDEX audit_events_text SET (gin_pending_list_limit = 16384);
