@@ -12,17 +12,22 @@ use crate::{Backend, CONNECT_TIMEOUT, redact_url};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 const MERGE_TEXT_INDEX_PENDING: &str = "SELECT gin_clean_pending_list('audit_events_text'::regclass)";
+/// Events appended between two merges at least: about 1 MB of trigram entries, well under the
+/// 16 MB limit.
+const MERGE_TEXT_INDEX_EVERY: u64 = 1_024;
 
 pub(crate) struct PostgresDb {
     pool: PgPool,
     frontier_cache: FrontierCache,
     /// Whether a merge of the text index's pending list is running (one at a time).
     text_index_merging: Arc<AtomicBool>,
+    /// Events appended by group commits since the last merge began.
+    unmerged_events: AtomicU64,
 }
 
 pub(crate) struct PostgresStore {
@@ -67,6 +72,7 @@ impl PostgresDb {
             pool,
             frontier_cache: FrontierCache::default(),
             text_index_merging: Arc::default(),
+            unmerged_events: AtomicU64::new(0),
         })
     }
 
@@ -83,21 +89,25 @@ impl PostgresDb {
         Ok(())
     }
 
-    /// Merges the free-text index's pending list on another connection, unless a merge is
-    /// already running.
+    /// Merges the free-text index's pending list on another connection once a group commit
+    /// brings the events appended since the last merge to `MERGE_TEXT_INDEX_EVERY`, unless a
+    /// merge is already running.
     ///
     /// The GIN trigram index takes new entries into a pending list, and whichever insert
     /// overflows `gin_pending_list_limit` merges the list into the index inside its own
     /// transaction: for an append, while it holds the chain head, so every other append waits
-    /// for the merge. Merging from here instead, after each group commit, runs that work
-    /// beside the next group on the second core (the limit, raised by the migration
-    /// `text_index_merged_beside_appends`, keeps one group from overflowing the list itself).
-    /// An append that does overflow it skips its own merge while this one runs. Autovacuum
-    /// would merge too, but it can be off and is not timed to the appends.
-    fn after_group_commit(&self) {
-        if self.text_index_merging.swap(true, Ordering::AcqRel) {
+    /// for the merge. Merging from here instead runs that work beside the next group on the
+    /// second core (the limit, raised by the migration `text_index_merged_beside_appends`,
+    /// keeps one group from overflowing the list itself). An append that does overflow it
+    /// skips its own merge while this one runs. The threshold keeps a trickle of small
+    /// appends from paying a merge query each. Autovacuum would merge too, but it can be off
+    /// and is not timed to the appends.
+    fn after_group_commit(&self, appended: usize) {
+        let unmerged = self.unmerged_events.fetch_add(appended as u64, Ordering::AcqRel) + appended as u64;
+        if unmerged < MERGE_TEXT_INDEX_EVERY || self.text_index_merging.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.unmerged_events.store(0, Ordering::Release);
         let pool = self.pool.clone();
         let merging = self.text_index_merging.clone();
         tokio::spawn(async move {

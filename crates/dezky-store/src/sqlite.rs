@@ -120,7 +120,7 @@ impl SqliteDb {
 
     /// Nothing to do after a group commit: SQLite's text index is filled in the append
     /// transaction itself (see `sql::index_new_events_text_sql`).
-    fn after_group_commit(&self) {}
+    fn after_group_commit(&self, _appended: usize) {}
 
     async fn begin_write(&self) -> Result<SqliteWrite, StoreError> {
         let transaction = self.writer.begin_with("BEGIN IMMEDIATE").await?;

@@ -155,33 +155,29 @@ async fn postgres_merges_the_text_index_beside_the_appends() {
             .unwrap();
     assert_eq!(limit, Some(vec!["gin_pending_list_limit=16384".to_owned()]));
 
-    // Written behind the store's back, these entries stay pending: nothing merges them.
-    raw_execute(
-        &db,
-        "INSERT INTO audit_events (seq, at_ms, recorded_at_ms, actor_type, action, outcome, source, \
-         resource_name, prev_hash, hash, leaf_hash, personal_commitment) \
-         VALUES (-1, 1, 1, 'user', 'probe.row', 'success', 'platform', 'Probe', 'x', 'x', 'x', 'x')",
-    )
-    .await
-    .unwrap();
-    assert!(
-        pending_text_index_pages(&pool).await > 0,
-        "an insert adds pending entries"
-    );
+    let rechnungen = |range: std::ops::Range<usize>| {
+        range
+            .map(|index| named("file.uploaded", &format!("Rechnung-{index}.pdf")))
+            .collect::<Vec<_>>()
+    };
+    // A small append leaves its entries pending (searchable there): a merge follows only once
+    // 1,024 events have accumulated since the last one.
+    store
+        .append_events(rechnungen(0..100), Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    assert_eq!(matching(&store, "Rechnung-99.pdf").await.len(), 1, "searchable at once");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         pending_text_index_pages(&pool).await > 0,
-        "without an append nothing merges the list"
+        "a small append leaves its entries pending"
     );
 
-    let events = (0..200)
-        .map(|index| named("file.uploaded", &format!("Rechnung-{index}.pdf")))
-        .collect();
     store
-        .append_events(events, Timestamp::from_millis(2_000))
+        .append_events(rechnungen(100..1_100), Timestamp::from_millis(3_000))
         .await
         .unwrap();
-    assert_eq!(matching(&store, "Rechnung-199").await.len(), 1, "searchable at once");
+    assert_eq!(matching(&store, "Rechnung-1099").await.len(), 1, "searchable at once");
     let mut pending = pending_text_index_pages(&pool).await;
     for _ in 0..100 {
         if pending == 0 {
