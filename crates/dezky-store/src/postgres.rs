@@ -112,9 +112,19 @@ impl PostgresDb {
         let merging = self.text_index_merging.clone();
         tokio::spawn(async move {
             let merged = sqlx::query(MERGE_TEXT_INDEX_PENDING).execute(&pool).await;
-            merging.store(false, Ordering::Release);
+            // A role that does not own the index may not merge it: say so once and stop
+            // asking (the flag stays set); the appends then merge the list themselves.
+            let not_permitted =
+                matches!(&merged, Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42501"));
+            if !not_permitted {
+                merging.store(false, Ordering::Release);
+            }
             if let Err(error) = merged {
-                tracing::warn!(%error, "merging the text index's pending list failed (appends merge it themselves)");
+                tracing::warn!(
+                    %error,
+                    stopped = not_permitted,
+                    "merging the text index's pending list failed (appends merge it themselves)"
+                );
             }
         });
     }

@@ -194,3 +194,56 @@ async fn postgres_merges_the_text_index_beside_the_appends() {
     );
     pool.close().await;
 }
+
+/// PostgreSQL: a role that may write the log but does not own the text index (only the owner may
+/// merge a GIN pending list) still appends, and its events are searchable: the refused merge
+/// only leaves the list to the appends, which merge it themselves when it overflows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_appends_without_owning_the_text_index() {
+    let db = TestDatabase::create(TestBackend::Postgres).await;
+    drop(open(&db).await);
+    let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let role = format!("dz_writer_{}", std::process::id());
+    for statement in [
+        format!("DROP ROLE IF EXISTS {role}"),
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"),
+        "CREATE EXTENSION IF NOT EXISTS pgstattuple".to_owned(),
+    ] {
+        sqlx::query(&statement).execute(&admin).await.unwrap();
+    }
+    let as_role = {
+        use sqlx::ConnectOptions;
+        use std::str::FromStr;
+        sqlx::postgres::PgConnectOptions::from_str(&db.url)
+            .unwrap()
+            .username(&role)
+            .to_url_lossy()
+            .to_string()
+    };
+    let store = dezky_store::open(&as_role).await.expect("open as the non-owner role");
+
+    for round in 0..3 {
+        let events = (0..1_100)
+            .map(|index| named("file.uploaded", &format!("Beleg-{round}-{index}.pdf")))
+            .collect();
+        store
+            .append_events(events, Timestamp::from_millis(2_000))
+            .await
+            .expect("a non-owner appends");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(store.next_seq().await.unwrap(), 3_300);
+    assert_eq!(matching(&store, "Beleg-2-1099").await.len(), 1, "searchable at once");
+    assert!(
+        pending_text_index_pages(&admin).await > 0,
+        "the refused merges left the list pending"
+    );
+
+    drop(store);
+    for statement in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        sqlx::query(&statement).execute(&admin).await.unwrap();
+    }
+    admin.close().await;
+}
