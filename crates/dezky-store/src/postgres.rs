@@ -20,6 +20,29 @@ const MERGE_TEXT_INDEX_PENDING: &str = "SELECT gin_clean_pending_list('audit_eve
 /// Events appended between two merges at least: about 1 MB of trigram entries, well under the
 /// 16 MB limit.
 const MERGE_TEXT_INDEX_EVERY: u64 = 1_024;
+/// A merge that takes longer (stuck behind a lock, say) is abandoned, so the next can start.
+const MERGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Rows per INSERT statement on the append path: one statement for a typical group, and a
+/// bound on one statement's arrays when a group is large and its metadata too.
+const ROWS_PER_UNNEST_INSERT: usize = 2_000;
+
+/// Clears the "merge running" flag when the merge task ends, however it ends (a panic or a
+/// cancelled task included), unless told to keep it set.
+struct MergeInProgress(Option<Arc<AtomicBool>>);
+
+impl MergeInProgress {
+    fn keep_set(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for MergeInProgress {
+    fn drop(&mut self) {
+        if let Some(flag) = &self.0 {
+            flag.store(false, Ordering::Release);
+        }
+    }
+}
 
 pub(crate) struct PostgresDb {
     pool: PgPool,
@@ -89,42 +112,43 @@ impl PostgresDb {
         Ok(())
     }
 
-    /// Merges the free-text index's pending list on another connection once a group commit
-    /// brings the events appended since the last merge to `MERGE_TEXT_INDEX_EVERY`, unless a
-    /// merge is already running.
+    /// Merges the free-text index's pending list on another connection once the appends
+    /// committed since the last merge reach `MERGE_TEXT_INDEX_EVERY` events, unless a merge
+    /// of this instance is already running. Called after every append that commits (group
+    /// commits and the ingest path).
     ///
     /// The GIN trigram index takes new entries into a pending list, and whichever insert
     /// overflows `gin_pending_list_limit` merges the list into the index inside its own
     /// transaction: for an append, while it holds the chain head, so every other append waits
-    /// for the merge. Merging from here instead runs that work beside the next group on the
+    /// for the merge. Merging from here instead runs that work beside the next append on the
     /// second core (the limit, raised by the migration `text_index_merged_beside_appends`,
-    /// keeps one group from overflowing the list itself). An append that does overflow it
-    /// skips its own merge while this one runs. The threshold keeps a trickle of small
-    /// appends from paying a merge query each. Autovacuum would merge too, but it can be off
-    /// and is not timed to the appends.
-    fn after_group_commit(&self, appended: usize) {
+    /// keeps one group from overflowing the list itself). The threshold keeps a trickle of
+    /// small appends from paying a merge query each. Autovacuum would merge too, but it can be
+    /// off and is not timed to the appends.
+    fn after_append_commit(&self, appended: usize) {
         let unmerged = self.unmerged_events.fetch_add(appended as u64, Ordering::AcqRel) + appended as u64;
         if unmerged < MERGE_TEXT_INDEX_EVERY || self.text_index_merging.swap(true, Ordering::AcqRel) {
             return;
         }
         self.unmerged_events.store(0, Ordering::Release);
         let pool = self.pool.clone();
-        let merging = self.text_index_merging.clone();
+        let mut merging = MergeInProgress(Some(self.text_index_merging.clone()));
         tokio::spawn(async move {
-            let merged = sqlx::query(MERGE_TEXT_INDEX_PENDING).execute(&pool).await;
-            // A role that does not own the index may not merge it: say so once and stop
-            // asking (the flag stays set); the appends then merge the list themselves.
-            let not_permitted =
-                matches!(&merged, Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42501"));
-            if !not_permitted {
-                merging.store(false, Ordering::Release);
-            }
-            if let Err(error) = merged {
-                tracing::warn!(
-                    %error,
-                    stopped = not_permitted,
-                    "merging the text index's pending list failed (appends merge it themselves)"
-                );
+            let merged =
+                tokio::time::timeout(MERGE_TIMEOUT, sqlx::query(MERGE_TEXT_INDEX_PENDING).execute(&pool)).await;
+            match merged {
+                Ok(Ok(_)) => {}
+                // A role that does not own the index may not merge it: say so once and stop
+                // asking (the flag stays set); the appends then merge the list themselves.
+                Ok(Err(sqlx::Error::Database(error))) if error.code().as_deref() == Some("42501") => {
+                    merging.keep_set();
+                    tracing::warn!(%error, "this role may not merge the text index's pending list; appends merge it themselves");
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "merging the text index's pending list failed"),
+                Err(_) => tracing::warn!(
+                    seconds = MERGE_TIMEOUT.as_secs(),
+                    "merging the text index's pending list took too long; gave up waiting"
+                ),
             }
         });
     }
@@ -184,8 +208,8 @@ async fn find_stored_ids(
     .await
 }
 
-/// Writes a group's rows and Merkle nodes with one statement each, a parameter per column
-/// (see `sql::insert_events_unnest_sql`).
+/// Writes a group's rows and Merkle nodes with one statement per `ROWS_PER_UNNEST_INSERT` rows,
+/// a parameter per column (see `sql::insert_events_unnest_sql`).
 async fn insert_rows(
     connection: &mut PgConnection,
     rows: &[crate::sql::NewRow<'_>],
@@ -193,7 +217,7 @@ async fn insert_rows(
     nodes: &[(dezky_chain::merkle::NodeId, dezky_chain::merkle::Hash)],
 ) -> Result<(), sqlx::Error> {
     static INSERT_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(crate::sql::insert_events_unnest_sql);
-    if !rows.is_empty() {
+    for rows in rows.chunks(ROWS_PER_UNNEST_INSERT) {
         let mut seqs = Vec::with_capacity(rows.len());
         let mut at_ms = Vec::with_capacity(rows.len());
         let mut texts: [Vec<Option<String>>; 14] = std::array::from_fn(|_| Vec::with_capacity(rows.len()));
@@ -218,7 +242,7 @@ async fn insert_rows(
         }
         query.execute(&mut *connection).await?;
     }
-    if !nodes.is_empty() {
+    for nodes in nodes.chunks(ROWS_PER_UNNEST_INSERT) {
         let levels: Vec<i32> = nodes.iter().map(|(node, _)| i32::from(node.level)).collect();
         let indexes: Vec<i64> = nodes
             .iter()

@@ -381,8 +381,7 @@ macro_rules! implement_store {
                 let mut write = self.begin_write().await?;
                 let receipt = append_sealed_in(&mut write.transaction, &self.frontier_cache, events, seals, now).await?;
                 write.transaction.commit().await?;
-                let appended = receipt.outcomes.iter().filter(|outcome| matches!(outcome, AppendOutcome::Appended { .. })).count();
-                self.after_group_commit(appended);
+                self.after_append_commit(receipt.appended_seqs().count());
                 Ok(receipt)
             }
         }

@@ -118,9 +118,9 @@ impl SqliteDb {
         Ok(())
     }
 
-    /// Nothing to do after a group commit: SQLite's text index is filled in the append
+    /// Nothing to do after an append commits: SQLite's text index is filled in the append
     /// transaction itself (see `sql::index_new_events_text_sql`).
-    fn after_group_commit(&self, _appended: usize) {}
+    fn after_append_commit(&self, _appended: usize) {}
 
     async fn begin_write(&self) -> Result<SqliteWrite, StoreError> {
         let transaction = self.writer.begin_with("BEGIN IMMEDIATE").await?;

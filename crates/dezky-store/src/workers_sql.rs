@@ -30,6 +30,7 @@ macro_rules! implement_worker_store {
                     .execute(&mut *write.transaction)
                     .await?;
                 write.transaction.commit().await?;
+                self.db.after_append_commit(receipt.appended_seqs().count());
                 Ok(receipt)
             }
 

@@ -3,9 +3,9 @@
 -- GIN adds new entries to a pending list and merges it into the index when it outgrows
 -- gin_pending_list_limit (4 MB by default), in the transaction of the insert that overflowed
 -- it. A group commit of a few thousand events adds more than 4 MB of trigram entries, so each
--- append merged the list while it held the chain head, and the next append waited. The store
--- now merges the list on another connection after every group commit
--- (`PostgresDb::after_group_commit`, gin_clean_pending_list), and this limit is high enough
--- that a group does not overflow it on its own. It stays a bound: if the merges fall behind, an
--- insert that overflows the list still merges it, and a text query never scans more than this.
+-- such append merged the list while it held the chain head, and the next append waited. The
+-- store now merges the list on another connection once appends have added 1,024 events since
+-- the last merge (`PostgresDb::after_append_commit`, gin_clean_pending_list), and this limit is
+-- high enough that a group does not overflow it on its own. It stays a backstop: if the merges
+-- fall behind (or the role may not run them), an insert that overflows the list merges it.
 ALTER INDEX audit_events_text SET (gin_pending_list_limit = 16384);
