@@ -74,7 +74,7 @@ const EVENT_INSERT_COLUMNS: &str = "seq, at_ms, recorded_at_ms, actor_type, acto
     action, outcome, resource_type, resource_id, resource_name, tenant_slug, partner_slug, source, external_id, \
     metadata, prev_hash, hash, leaf_hash, personal_commitment, personal_salt";
 pub(crate) const EVENT_INSERT_ARITY: usize = 22;
-/// Rows per multi-row INSERT: 22 × 400 parameters stays under both databases' limits.
+/// Rows per multi-row INSERT on SQLite's append path: 22 × 400 parameters stays under its limit.
 pub(crate) const ROWS_PER_INSERT: usize = 400;
 /// Values per `IN (...)` list in the duplicate check.
 pub(crate) const IDS_PER_LOOKUP: usize = 500;
@@ -121,9 +121,9 @@ pub(crate) struct NewRow<'a> {
     pub hashes: [String; 5],
 }
 
-/// PostgreSQL inserts a whole group of events with one statement of one array per column:
-/// the same text for every group size (prepared once), 22 parameters instead of 22 per row,
-/// and one round trip. `$3` is the group's one recordedAt.
+/// PostgreSQL inserts up to 2,000 events (`postgres::ROWS_PER_UNNEST_INSERT`) with one statement of one array
+/// per column: the same text whatever their number (prepared once), 22 parameters instead of
+/// 22 per row, one round trip. `$3` is the group's one recordedAt.
 pub(crate) fn insert_events_unnest_sql() -> String {
     let columns: Vec<&str> = EVENT_INSERT_COLUMNS.split(',').map(str::trim).collect();
     let arrays: Vec<String> = columns
