@@ -49,7 +49,9 @@ pub(crate) struct PostgresDb {
     frontier_cache: FrontierCache,
     /// Whether a merge of the text index's pending list is running (one at a time).
     text_index_merging: Arc<AtomicBool>,
-    /// Events appended (by group commits and the ingest path) since the last merge began.
+    /// Events appended (by group commits and the ingest path) since the last merge began. Only
+    /// a trigger: an ingest commit racing the reset may go uncounted, which delays the next
+    /// merge a little and loses nothing.
     unmerged_events: AtomicU64,
 }
 
