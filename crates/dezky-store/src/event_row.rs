@@ -26,6 +26,19 @@ pub(crate) const SELECT_EVENTS_IN_ORDER: &str = concat!(
     " FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
 );
 
+/// `SELECT_EVENTS_IN_ORDER` as a PostgreSQL binary COPY (which takes no parameters, so the two
+/// integers are written into the statement).
+pub(crate) fn copy_events_in_order(after: i64, limit: u32) -> String {
+    format!(
+        concat!(
+            "COPY (SELECT ",
+            event_columns!(),
+            " FROM audit_events WHERE seq > {} ORDER BY seq LIMIT {}) TO STDOUT (FORMAT binary)"
+        ),
+        after, limit
+    )
+}
+
 pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, tenant_slug, source, created_at_ms, created_by, revoked_at_ms";
 
 pub(crate) const USER_COLUMNS: &str = "id, issuer, subject, email, name, groups_json, \

@@ -20,6 +20,7 @@ mod frontier_cache;
 pub mod invites;
 mod invites_sql;
 pub mod maintenance;
+mod pg_copy;
 mod postgres;
 mod records;
 pub mod restore;

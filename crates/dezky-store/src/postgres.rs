@@ -2,8 +2,7 @@
 //! the single chain-head row (`SELECT ... FOR UPDATE`) inside their transaction, so instances
 //! interleave but never assign the same seq twice or leave a gap.
 
-use crate::event_row::SELECT_EVENTS_IN_ORDER;
-use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};
+use crate::evidence::EvidencePage;
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::Sequencer;
 use crate::sql::implement_store;
@@ -162,24 +161,36 @@ impl PostgresDb {
     }
 }
 
-/// A page of stored events for verification: each value is borrowed from the row's buffer and
-/// copied once into the page (no `String` per column, no decoding).
+/// A page of stored events for verification, read as a binary COPY stream (`pg_copy`: the
+/// values are sliced from the stream into the page, with no row decoding) on a task of its own.
+///
+/// Reading a PostgreSQL result costs the CPU of whichever task polls it, so without the task
+/// the verifier's walk (`walk_hot`: hash this page while the next one is read) would take turns
+/// on one thread; spawned, the reading runs on the runtime's other worker.
 async fn read_evidence(db: &Arc<PostgresDb>, after: Option<u64>, limit: u32) -> Result<EvidencePage, StoreError> {
-    use futures::TryStreamExt;
-    use sqlx::Row;
-    let after = after.map_or(-1, crate::event_row::to_i64);
-    let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
-    let mut rows = sqlx::query(SELECT_EVENTS_IN_ORDER)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch(db.pool());
-    while let Some(row) = rows.try_next().await? {
-        let mut texts = [None; EVIDENCE_TEXT_COLUMNS];
-        for (index, text) in texts.iter_mut().enumerate() {
-            *text = row.try_get::<Option<&str>, _>(index + 3)?;
-        }
-        page.push(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, texts);
+    let db = db.clone();
+    match tokio::spawn(async move { copy_evidence(&db, after, limit).await }).await {
+        Ok(page) => page,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(StoreError::Database(sqlx::Error::WorkerCrashed)),
     }
+}
+
+async fn copy_evidence(db: &PostgresDb, after: Option<u64>, limit: u32) -> Result<EvidencePage, StoreError> {
+    use futures::TryStreamExt;
+    use sqlx::postgres::PgPoolCopyExt;
+    let statement = crate::event_row::copy_events_in_order(after.map_or(-1, crate::event_row::to_i64), limit);
+    let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
+    let mut reader = crate::pg_copy::EvidenceCopyReader::default();
+    let mut chunks = db.pool().copy_out_raw(&statement).await?;
+    while let Some(chunk) = chunks.try_next().await? {
+        reader
+            .feed(&chunk, &mut page)
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    }
+    reader
+        .finish()
+        .map_err(|error| StoreError::Corrupt(error.to_string()))?;
     Ok(page)
 }
 
