@@ -78,10 +78,13 @@ impl SqliteDb {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(10))
             .foreign_keys(true)
-            // Fewer, larger WAL checkpoints cost less than many small ones. (A larger page cache
-            // helped appends by ~10 % but is per connection: eight of them would cost more
+            // Fewer, larger WAL checkpoints cost less than many small ones: a checkpoint copies
+            // each page changed since the last one once, and appends change the same hot index
+            // pages commit after commit. 32,000 pages (a WAL of up to ~128 MB) measured 4–9 %
+            // more appends than 8,000 (docs/PERFORMANCE.md, "Ninth session"). (A larger page
+            // cache helped appends by ~10 % but is per connection: eight of them would cost more
             // resident memory than the export and RSS targets allow.)
-            .pragma("wal_autocheckpoint", "8000")
+            .pragma("wal_autocheckpoint", "32000")
             .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
