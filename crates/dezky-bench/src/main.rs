@@ -34,11 +34,7 @@ mod targets;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// jemalloc serves every allocation of the process: Rust's, and SQLite's C code's (the crate
-/// exports the unprefixed `malloc` symbols). SQLite's text index allocates and frees a small
-/// block per term; glibc's allocator spent about a sixth of the writer thread's time on that.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+dezky_server::install_allocator!();
 
 #[derive(Parser)]
 #[command(

@@ -4,6 +4,7 @@
 //! SIGINT/SIGTERM. Only this crate knows axum and the JSON DTOs; storage stays behind the
 //! `dezky_store::Store` trait.
 
+pub mod allocator;
 pub mod archive;
 pub mod audit;
 pub mod auth;
