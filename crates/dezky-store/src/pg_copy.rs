@@ -10,7 +10,8 @@
 //! bytes; then per tuple a 16-bit field count, and per field a 32-bit length (-1 for NULL)
 //! followed by the value in the type's binary send format; a field count of -1 ends the data.
 //! All integers are big-endian. Message boundaries carry no meaning, so chunks may split a
-//! tuple anywhere.
+//! tuple anywhere (a split tuple is parsed again from its start when the next chunk arrives;
+//! PostgreSQL sends one message per row, so that is rare and short).
 
 use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};
 
@@ -23,7 +24,7 @@ const FIELDS: usize = 3 + EVIDENCE_TEXT_COLUMNS;
 pub(crate) enum CopyFormatError {
     #[error("the COPY stream does not start with PostgreSQL's binary signature")]
     Signature,
-    #[error("the COPY stream sets flags this reader does not know ({0:#x})")]
+    #[error("the COPY stream sets critical flags this reader does not know ({0:#x})")]
     Flags(u32),
     #[error("a COPY tuple has {0} fields, expected {FIELDS}")]
     FieldCount(i16),
@@ -121,10 +122,10 @@ fn header_length(data: &[u8]) -> Result<Option<usize>, CopyFormatError> {
     if data.len() < fixed {
         return Ok(None);
     }
-    // Bits 0–15 are critical flags a reader must understand; only bit 16 (OIDs) is defined,
-    // and the evidence statement never asks for OIDs.
+    // Bits 16–31 are critical: a reader must stop at one it does not know, and the one defined
+    // (16, OIDs included) is never asked for here. Bits 0–15 are compatible and ignored.
     let flags = read_u32(&data[SIGNATURE.len()..]);
-    if flags != 0 {
+    if flags & 0xffff_0000 != 0 {
         return Err(CopyFormatError::Flags(flags));
     }
     let extension = read_u32(&data[SIGNATURE.len() + 4..]) as usize;
@@ -281,6 +282,16 @@ mod tests {
         let mut bytes = header();
         bytes.extend(TRAILER);
         assert!(read_in_chunks(&bytes, 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn compatible_header_flags_are_ignored() {
+        let mut bytes = SIGNATURE.to_vec();
+        bytes.extend_from_slice(&0x0000_8001u32.to_be_bytes());
+        bytes.extend_from_slice(&0u32.to_be_bytes());
+        bytes.extend(tuple([9, 9, 9], &texts("c")));
+        bytes.extend(TRAILER);
+        assert_eq!(read_in_chunks(&bytes, 4).unwrap().len(), 1);
     }
 
     #[test]

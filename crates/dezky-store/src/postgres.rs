@@ -183,13 +183,17 @@ async fn copy_evidence(db: &PostgresDb, after: Option<u64>, limit: u32) -> Resul
     let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
     let mut reader = crate::pg_copy::EvidenceCopyReader::default();
     let mut chunks = db.pool().copy_out_raw(&statement).await?;
+    // The stream is read to its end even after a parse error: dropped in the middle of the
+    // COPY, its connection would go back to the pool out of step with the server's messages
+    // (sqlx's return-to-pool check would take the COPY's ReadyForQuery for its own).
+    let mut parsed = Ok(());
     while let Some(chunk) = chunks.try_next().await? {
-        reader
-            .feed(&chunk, &mut page)
-            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        if parsed.is_ok() {
+            parsed = reader.feed(&chunk, &mut page);
+        }
     }
-    reader
-        .finish()
+    parsed
+        .and_then(|()| reader.finish())
         .map_err(|error| StoreError::Corrupt(error.to_string()))?;
     Ok(page)
 }

@@ -80,8 +80,10 @@ impl SqliteDb {
             .foreign_keys(true)
             // Fewer, larger WAL checkpoints cost less than many small ones: a checkpoint copies
             // each page changed since the last one once, and appends change the same hot index
-            // pages commit after commit. 32,000 pages (a WAL of up to ~128 MB) measured 4–9 %
-            // more appends than 8,000 (docs/PERFORMANCE.md, "Ninth session"). (A larger page
+            // pages commit after commit. Checkpointing at 32,000 pages (~128 MB of WAL) measured
+            // 4–9 % more appends than 8,000 (docs/PERFORMANCE.md, "Ninth session"); the price
+            // is a WAL file that stays that large on disk (larger while readers hold old
+            // snapshots) and a longer stall on the commit that runs each checkpoint. (A larger page
             // cache helped appends by ~10 % but is per connection: eight of them would cost more
             // resident memory than the export and RSS targets allow.)
             .pragma("wal_autocheckpoint", "32000")

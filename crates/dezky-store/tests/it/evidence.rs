@@ -4,7 +4,7 @@
 use crate::{event, open};
 use dezky_core::{AuditEvent, Slug, Timestamp};
 use dezky_store::{EvidenceColumn, EvidenceRow};
-use dezky_testkit::{TestDatabase, on_both_backends};
+use dezky_testkit::{TestBackend, TestDatabase, on_both_backends};
 use serde_json::json;
 
 const EVENTS: u32 = 25;
@@ -106,3 +106,33 @@ async fn pages_hold_the_stored_values_in_seq_order(db: TestDatabase) {
 }
 
 on_both_backends!(pages_hold_the_stored_values_in_seq_order);
+
+/// A PostgreSQL page that cannot be parsed is an error naming the problem, and the connection
+/// that read it goes back to the pool in step with the server (the reader finishes the COPY
+/// stream before it returns): every statement after it, on every pooled connection, still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_unreadable_page_leaves_the_pool_usable() {
+    let db = TestDatabase::create(TestBackend::Postgres).await;
+    let store = open(&db).await;
+    let events = (0..5).map(|n| event("tenant.updated", 1_000 + n)).collect();
+    store
+        .append_events(events, Timestamp::from_millis(5_000))
+        .await
+        .unwrap();
+    // A schema the reader does not expect: at_ms as a 4-byte integer.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::query("ALTER TABLE audit_events ALTER COLUMN at_ms TYPE integer")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for round in 0..40 {
+        let error = store
+            .evidence_page(None, 10)
+            .await
+            .expect_err("at_ms is no longer a bigint");
+        assert!(error.to_string().contains("expected an 8-byte bigint"), "{error}");
+        for _ in 0..4 {
+            assert_eq!(store.next_seq().await.unwrap(), 5, "round {round}");
+        }
+    }
+}
