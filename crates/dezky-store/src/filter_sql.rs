@@ -88,7 +88,8 @@ pub(crate) enum EventTable {
     Restored,
 }
 
-/// The searched fields as one text, in SQLite (for restored rows, which have no FTS index).
+/// The searched fields as one text, in SQLite: searched with LIKE in restored rows (which have
+/// no FTS index) and in the candidates the FTS index returns for hot rows.
 const SQLITE_TEXT_EXPRESSION: &str = "(action || char(10) || coalesce(resource_name, '') \
      || char(10) || coalesce(actor_email, '') || char(10) || coalesce(tenant_slug, ''))";
 
@@ -158,9 +159,7 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
                 vec![Param::Text(format!("%{}%", escape_like(search)))],
             ),
             (Dialect::Sqlite, EventTable::Hot) => {
-                // A quoted FTS5 string: with the trigram tokenizer it matches any substring.
-                let phrase = Param::Text(format!("\"{}\"", search.replace('"', "\"\"")));
-                let (template, values) = sqlite_text_match(query, phrase);
+                let (template, values) = sqlite_text_match(query, search);
                 filter.push(dialect, &template, values);
             }
             (Dialect::Postgres, _) => filter.push(
@@ -173,15 +172,20 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
     filter
 }
 
-/// The SQLite free-text condition. When the text is the only filter (besides the seq bounds
-/// of a cursor), the index itself returns the page: newest matches first, at most one page
-/// (plus the row that tells whether more follow), so a common term stops after a page instead
-/// of handing every match to the outer query to sort (measured at 10 M events: see
-/// docs/PERFORMANCE.md). With other filters the index cannot know which matches survive
-/// them, and returns them all.
-fn sqlite_text_match(query: &AuditQuery, phrase: Param) -> (String, Vec<Param>) {
+/// The SQLite free-text condition: the index's candidates (the events holding every trigram
+/// of the text, see `text_match`), each checked for the text itself with the LIKE that
+/// restored rows are searched with. When the text is the only filter (besides the seq bounds
+/// of a cursor), the index itself returns the page: newest matches first, checked there, at
+/// most one page (plus the row that tells whether more follow), so a common term stops after
+/// a page instead of handing every match to the outer query to sort (measured at 10 M events:
+/// see docs/PERFORMANCE.md). With other filters the index cannot know which matches survive
+/// them: it returns every candidate, and the outer query checks the text with the others.
+fn sqlite_text_match(query: &AuditQuery, search: &str) -> (String, Vec<Param>) {
+    let trigrams = Param::Text(crate::text_match::all_trigrams(search));
+    let exact = format!("{SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\'");
+    let pattern = Param::Text(format!("%{}%", escape_like(search)));
     let mut template = String::from("seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ?");
-    let mut values = vec![phrase];
+    let mut values = vec![trigrams];
     let text_only = query.since.is_none()
         && query.until.is_none()
         && query.action.is_none()
@@ -190,20 +194,27 @@ fn sqlite_text_match(query: &AuditQuery, phrase: Param) -> (String, Vec<Param>) 
         && query.actor_email.is_none()
         && query.outcome.is_none()
         && query.source.is_none();
-    if text_only {
-        if let Some(cursor) = query.before {
-            template.push_str(" AND rowid < ?");
-            values.push(Param::Int(i64::try_from(cursor.0).unwrap_or(i64::MAX)));
-        }
-        if let Some(min_seq) = query.min_seq {
-            template.push_str(" AND rowid >= ?");
-            values.push(Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX)));
-        }
-        template.push_str(&format!(
-            " ORDER BY rowid DESC LIMIT {}",
-            u64::from(query.limit.get()) + 1
-        ));
+    if !text_only {
+        template.push_str(&format!(") AND {exact}"));
+        values.push(pattern);
+        return (template, values);
     }
+    // Here the subquery's FROM is the index: the fields it names are read from the candidate's
+    // event (external content), before the page is cut.
+    template.push_str(&format!(" AND {exact}"));
+    values.push(pattern);
+    if let Some(cursor) = query.before {
+        template.push_str(" AND rowid < ?");
+        values.push(Param::Int(i64::try_from(cursor.0).unwrap_or(i64::MAX)));
+    }
+    if let Some(min_seq) = query.min_seq {
+        template.push_str(" AND rowid >= ?");
+        values.push(Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX)));
+    }
+    template.push_str(&format!(
+        " ORDER BY rowid DESC LIMIT {}",
+        u64::from(query.limit.get()) + 1
+    ));
     template.push(')');
     (template, values)
 }
@@ -286,12 +297,19 @@ mod tests {
         let filter = build(&query, Dialect::Sqlite);
         assert_eq!(
             filter.where_clause(),
-            " WHERE seq < ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ? \
-             AND rowid < ? ORDER BY rowid DESC LIMIT 21)"
+            format!(
+                " WHERE seq < ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ? \
+                 AND {SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\' AND rowid < ? ORDER BY rowid DESC LIMIT 21)"
+            )
         );
         assert_eq!(
             filter.params,
-            vec![Param::Int(900), Param::Text("\"pdf\"".into()), Param::Int(900)]
+            vec![
+                Param::Int(900),
+                Param::Text("\"pdf\"".into()),
+                Param::Text("%pdf%".into()),
+                Param::Int(900)
+            ]
         );
         // Any other filter: the index returns every match and the outer query filters them.
         let with_tenant = parse(RawAuditQuery {
@@ -300,7 +318,13 @@ mod tests {
             ..Default::default()
         });
         let filter = build(&with_tenant, Dialect::Sqlite);
-        assert!(filter.where_clause().ends_with("MATCH ?)"), "{}", filter.where_clause());
+        assert_eq!(
+            filter.where_clause(),
+            format!(
+                " WHERE tenant_slug = ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text \
+                 MATCH ?) AND {SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\'"
+            )
+        );
         assert!(!filter.where_clause().contains("LIMIT"));
     }
 
@@ -312,7 +336,10 @@ mod tests {
         });
         assert_eq!(
             build(&query, Dialect::Sqlite).params,
-            vec![Param::Text("\"50%_\"\"x\"".into())]
+            vec![
+                Param::Text("\"50%\" AND \"0%_\" AND \"%_\"\"\" AND \"_\"\"x\"".into()),
+                Param::Text("%50\\%\\_\"x%".into())
+            ]
         );
         assert_eq!(
             build(&query, Dialect::Postgres).params,
