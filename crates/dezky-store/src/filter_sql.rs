@@ -81,15 +81,16 @@ fn prefix_upper_bound(prefix: &str) -> String {
 }
 
 /// Which table the filter reads: the hot events, or restored copies of archived ones (which
-/// have no SQLite full-text index: free text is a LIKE scan of the restored rows there).
+/// have no SQLite full-text index: free text is a GLOB scan of the restored rows there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EventTable {
     Hot,
     Restored,
 }
 
-/// The searched fields as one text, in SQLite: searched with LIKE in restored rows (which have
-/// no FTS index) and in the candidates the FTS index returns for hot rows.
+/// The searched fields as one text, in SQLite: searched with a case-insensitive GLOB
+/// (`text_match::case_insensitive_glob`) in restored rows (which have no FTS index) and in the
+/// candidates the FTS index returns for hot rows.
 const SQLITE_TEXT_EXPRESSION: &str = "(action || char(10) || coalesce(resource_name, '') \
      || char(10) || coalesce(actor_email, '') || char(10) || coalesce(tenant_slug, ''))";
 
@@ -152,11 +153,10 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
     }
     if let Some(search) = &query.text {
         match (dialect, table) {
-            // SQLite's LIKE ignores ASCII case, as the trigram index does.
             (Dialect::Sqlite, EventTable::Restored) => filter.push(
                 dialect,
-                &format!("{SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\'"),
-                vec![Param::Text(format!("%{}%", escape_like(search)))],
+                &format!("{SQLITE_TEXT_EXPRESSION} GLOB ?"),
+                vec![Param::Text(crate::text_match::case_insensitive_glob(search))],
             ),
             (Dialect::Sqlite, EventTable::Hot) => {
                 let (template, values) = sqlite_text_match(query, search);
@@ -173,7 +173,7 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
 }
 
 /// The SQLite free-text condition: the index's candidates (the events holding every trigram
-/// of the text, see `text_match`), each checked for the text itself with the LIKE that
+/// of the text, see `text_match`), each checked for the text itself with the GLOB that
 /// restored rows are searched with. When the text is the only filter (besides the seq bounds
 /// of a cursor), the index itself returns the page: newest matches first, checked there, at
 /// most one page (plus the row that tells whether more follow), so a common term stops after
@@ -182,8 +182,8 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
 /// them: it returns every candidate, and the outer query checks the text with the others.
 fn sqlite_text_match(query: &AuditQuery, search: &str) -> (String, Vec<Param>) {
     let trigrams = Param::Text(crate::text_match::all_trigrams(search));
-    let exact = format!("{SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\'");
-    let pattern = Param::Text(format!("%{}%", escape_like(search)));
+    let exact = format!("{SQLITE_TEXT_EXPRESSION} GLOB ?");
+    let pattern = Param::Text(crate::text_match::case_insensitive_glob(search));
     let mut template = String::from("seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ?");
     let mut values = vec![trigrams];
     let text_only = query.since.is_none()
@@ -299,7 +299,7 @@ mod tests {
             filter.where_clause(),
             format!(
                 " WHERE seq < ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ? \
-                 AND {SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\' AND rowid < ? ORDER BY rowid DESC LIMIT 21)"
+                 AND {SQLITE_TEXT_EXPRESSION} GLOB ? AND rowid < ? ORDER BY rowid DESC LIMIT 21)"
             )
         );
         assert_eq!(
@@ -307,7 +307,7 @@ mod tests {
             vec![
                 Param::Int(900),
                 Param::Text("\"pdf\"".into()),
-                Param::Text("%pdf%".into()),
+                Param::Text("*[pP][dD][fF]*".into()),
                 Param::Int(900)
             ]
         );
@@ -322,7 +322,7 @@ mod tests {
             filter.where_clause(),
             format!(
                 " WHERE tenant_slug = ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text \
-                 MATCH ?) AND {SQLITE_TEXT_EXPRESSION} LIKE ? ESCAPE '\\'"
+                 MATCH ?) AND {SQLITE_TEXT_EXPRESSION} GLOB ?"
             )
         );
         assert!(!filter.where_clause().contains("LIMIT"));
@@ -338,7 +338,7 @@ mod tests {
             build(&query, Dialect::Sqlite).params,
             vec![
                 Param::Text("\"50%\" AND \"0%_\" AND \"%_\"\"\" AND \"_\"\"x\"".into()),
-                Param::Text("%50\\%\\_\"x%".into())
+                Param::Text("*50%_\"[xX]*".into())
             ]
         );
         assert_eq!(
@@ -354,13 +354,9 @@ mod tests {
             ..Default::default()
         });
         let filter = build_for(&query, Dialect::Sqlite, EventTable::Restored);
-        assert!(
-            filter.where_clause().contains("LIKE ? ESCAPE"),
-            "{}",
-            filter.where_clause()
-        );
+        assert!(filter.where_clause().contains("GLOB ?"), "{}", filter.where_clause());
         assert!(!filter.where_clause().contains("audit_events_text"));
-        assert_eq!(filter.params, vec![Param::Text("%a\\_c%".into())]);
+        assert_eq!(filter.params, vec![Param::Text("*[aA]_[cC]*".into())]);
         assert_eq!(
             build_for(&query, Dialect::Postgres, EventTable::Restored).where_clause(),
             build(&query, Dialect::Postgres).where_clause()

@@ -278,3 +278,28 @@ async fn postgres_appends_without_owning_the_text_index() {
     }
     admin.close().await;
 }
+
+/// SQLite's free text ignores the case of non-ASCII letters too (`übersicht` finds
+/// `Übersicht`), as archived batches are filtered in memory, and GLOB's wildcards in the text
+/// match only themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_free_text_folds_unicode_case_and_keeps_wildcards_literal() {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = open(&db).await;
+    let events = vec![
+        named("file.uploaded", "Übersicht-2026.pdf"),
+        named("file.uploaded", "uebersicht.txt"),
+        named("file.uploaded", "plan[1]*?.ods"),
+        named("file.uploaded", "plan[1]xy.ods"),
+    ];
+    store
+        .append_events(events, Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    assert_eq!(matching(&store, "übersicht").await, vec![0]);
+    assert_eq!(matching(&store, "ÜBERSICHT-2026").await, vec![0]);
+    assert_eq!(matching(&store, "UEBERSICHT").await, vec![1]);
+    assert_eq!(matching(&store, "[1]*?").await, vec![2]);
+    assert_eq!(matching(&store, "PLAN[1]").await, vec![3, 2]);
+    assert_eq!(matching(&store, "n[1]??.ods").await, Vec::<u64>::new());
+}
