@@ -5,8 +5,8 @@
 -- the events it covered and a large share of each append transaction. Without positions FTS5
 -- cannot match a phrase, so a search now asks the index for the events that hold all of the
 -- text's trigrams (in any order, in any field) and checks the candidates' fields for the text
--- itself (`filter_sql::sqlite_text_match`). Same answers, at ASCII case folding (as LIKE, and
--- as restored rows are searched); measured in docs/PERFORMANCE.md, "Tenth session".
+-- itself (`filter_sql::sqlite_text_match`, a case-insensitive GLOB). Same answers; measured
+-- in docs/PERFORMANCE.md, "Tenth session".
 --
 -- The triggers that keep the index in step (erasure, archiving) name the table, not its
 -- options, and keep working on the rebuilt one. Rebuilding reads every hot event once.
