@@ -342,7 +342,8 @@ async fn database_bytes(database: &TestDatabase) -> anyhow::Result<u64> {
             .await?;
         return Ok(bytes as u64);
     }
+    // The database, its free-text index file beside it, and their write-ahead logs.
     let file = sqlite_file(&database.url);
-    let wal = PathBuf::from(format!("{}-wal", file.display()));
-    Ok(std::fs::metadata(&file)?.len() + std::fs::metadata(&wal).map_or(0, |meta| meta.len()))
+    let size = |suffix: &str| std::fs::metadata(format!("{}{suffix}", file.display())).map_or(0, |meta| meta.len());
+    Ok(std::fs::metadata(&file)?.len() + size("-wal") + size("-text") + size("-text-wal"))
 }

@@ -90,8 +90,9 @@ pub(crate) enum EventTable {
 
 /// The searched fields as one text, in SQLite: searched with a case-insensitive GLOB
 /// (`text_match::case_insensitive_glob`) in restored rows (which have no FTS index) and in the
-/// candidates the FTS index returns for hot rows.
-const SQLITE_TEXT_EXPRESSION: &str = "(action || char(10) || coalesce(resource_name, '') \
+/// candidates the FTS index returns for hot rows; also what that index holds per event
+/// (`text_index`).
+pub(crate) const SQLITE_TEXT_EXPRESSION: &str = "(action || char(10) || coalesce(resource_name, '') \
      || char(10) || coalesce(actor_email, '') || char(10) || coalesce(tenant_slug, ''))";
 
 pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
@@ -172,20 +173,24 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
     filter
 }
 
+/// The events a search must look at beyond the text index: those it has not reached yet
+/// (`text_index`). Read in the same statement as the index, so from the same snapshot of it.
+const SQLITE_NOT_YET_INDEXED: &str =
+    "SELECT seq FROM audit_events WHERE seq >= (SELECT next_seq FROM text_index.text_index_state)";
+
 /// The SQLite free-text condition: the index's candidates (the events holding every trigram
-/// of the text, see `text_match`), each checked for the text itself with the GLOB that
-/// restored rows are searched with. When the text is the only filter (besides the seq bounds
-/// of a cursor), the index itself returns the page: newest matches first, checked there, at
-/// most one page (plus the row that tells whether more follow), so a common term stops after
-/// a page instead of handing every match to the outer query to sort (measured at 10 M events:
-/// see docs/PERFORMANCE.md). With other filters the index cannot know which matches survive
-/// them: it returns every candidate, and the outer query checks the text with the others.
+/// of the text, see `text_match`) and the events it has not reached yet, each checked for the
+/// text itself with the GLOB that restored rows are searched with. When the text is the only
+/// filter (besides the seq bounds of a cursor), each of the two returns the page itself:
+/// newest matches first, checked there, at most one page (plus the row that tells whether
+/// more follow), so a common term stops after a page instead of handing every match to the
+/// outer query to sort (measured at 10 M events: see docs/PERFORMANCE.md). With other filters
+/// the index cannot know which matches survive them: it returns every candidate, and the outer
+/// query checks the text with the others.
 fn sqlite_text_match(query: &AuditQuery, search: &str) -> (String, Vec<Param>) {
     let trigrams = Param::Text(crate::text_match::all_trigrams(search));
     let exact = format!("{SQLITE_TEXT_EXPRESSION} GLOB ?");
     let pattern = Param::Text(crate::text_match::case_insensitive_glob(search));
-    let mut template = String::from("seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ?");
-    let mut values = vec![trigrams];
     let text_only = query.since.is_none()
         && query.until.is_none()
         && query.action.is_none()
@@ -195,27 +200,37 @@ fn sqlite_text_match(query: &AuditQuery, search: &str) -> (String, Vec<Param>) {
         && query.outcome.is_none()
         && query.source.is_none();
     if !text_only {
-        template.push_str(&format!(") AND {exact}"));
-        values.push(pattern);
-        return (template, values);
+        let template = format!(
+            "seq IN (SELECT rowid FROM text_index.audit_events_text WHERE audit_events_text MATCH ? \
+             UNION ALL {SQLITE_NOT_YET_INDEXED}) AND {exact}"
+        );
+        return (template, vec![trigrams, pattern]);
     }
-    // Here the subquery's FROM is the index: the fields it names are read from the candidate's
-    // event (external content), before the page is cut.
-    template.push_str(&format!(" AND {exact}"));
-    values.push(pattern);
+    let mut bounds = (String::new(), String::new());
+    let mut bound_values = vec![];
     if let Some(cursor) = query.before {
-        template.push_str(" AND rowid < ?");
-        values.push(Param::Int(i64::try_from(cursor.0).unwrap_or(i64::MAX)));
+        bounds.0.push_str(" AND audit_events_text.rowid < ?");
+        bounds.1.push_str(" AND seq < ?");
+        bound_values.push(Param::Int(i64::try_from(cursor.0).unwrap_or(i64::MAX)));
     }
     if let Some(min_seq) = query.min_seq {
-        template.push_str(" AND rowid >= ?");
-        values.push(Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX)));
+        bounds.0.push_str(" AND audit_events_text.rowid >= ?");
+        bounds.1.push_str(" AND seq >= ?");
+        bound_values.push(Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX)));
     }
-    template.push_str(&format!(
-        " ORDER BY rowid DESC LIMIT {}",
-        u64::from(query.limit.get()) + 1
-    ));
-    template.push(')');
+    let page = u64::from(query.limit.get()) + 1;
+    // The index holds no fields (contentless): the check reads them from the candidate's event.
+    let template = format!(
+        "seq IN (SELECT seq FROM (SELECT audit_events.seq FROM text_index.audit_events_text \
+         JOIN audit_events ON audit_events.seq = audit_events_text.rowid \
+         WHERE audit_events_text MATCH ? AND {exact}{} ORDER BY audit_events_text.rowid DESC LIMIT {page}) \
+         UNION ALL SELECT seq FROM ({SQLITE_NOT_YET_INDEXED} AND {exact}{} ORDER BY seq DESC LIMIT {page}))",
+        bounds.0, bounds.1
+    );
+    let mut values = vec![trigrams, pattern.clone()];
+    values.extend(bound_values.iter().cloned());
+    values.push(pattern);
+    values.extend(bound_values);
     (template, values)
 }
 
@@ -287,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_free_text_alone_is_paged_by_the_index() {
+    fn sqlite_free_text_alone_is_paged_by_the_index_and_the_events_it_has_not_reached() {
         let query = parse(RawAuditQuery {
             q: Some("pdf".into()),
             before: Some("900".into()),
@@ -298,8 +313,13 @@ mod tests {
         assert_eq!(
             filter.where_clause(),
             format!(
-                " WHERE seq < ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text MATCH ? \
-                 AND {SQLITE_TEXT_EXPRESSION} GLOB ? AND rowid < ? ORDER BY rowid DESC LIMIT 21)"
+                " WHERE seq < ? AND seq IN (SELECT seq FROM (SELECT audit_events.seq FROM text_index.audit_events_text \
+                 JOIN audit_events ON audit_events.seq = audit_events_text.rowid \
+                 WHERE audit_events_text MATCH ? AND {SQLITE_TEXT_EXPRESSION} GLOB ? \
+                 AND audit_events_text.rowid < ? ORDER BY audit_events_text.rowid DESC LIMIT 21) \
+                 UNION ALL SELECT seq FROM (SELECT seq FROM audit_events \
+                 WHERE seq >= (SELECT next_seq FROM text_index.text_index_state) \
+                 AND {SQLITE_TEXT_EXPRESSION} GLOB ? AND seq < ? ORDER BY seq DESC LIMIT 21))"
             )
         );
         assert_eq!(
@@ -308,10 +328,12 @@ mod tests {
                 Param::Int(900),
                 Param::Text("\"pdf\"".into()),
                 Param::Text("*[pP][dD][fF]*".into()),
+                Param::Int(900),
+                Param::Text("*[pP][dD][fF]*".into()),
                 Param::Int(900)
             ]
         );
-        // Any other filter: the index returns every match and the outer query filters them.
+        // Any other filter: the index returns every candidate and the outer query filters them.
         let with_tenant = parse(RawAuditQuery {
             q: Some("pdf".into()),
             tenant_slug: Some("acme".into()),
@@ -321,8 +343,9 @@ mod tests {
         assert_eq!(
             filter.where_clause(),
             format!(
-                " WHERE tenant_slug = ? AND seq IN (SELECT rowid FROM audit_events_text WHERE audit_events_text \
-                 MATCH ?) AND {SQLITE_TEXT_EXPRESSION} GLOB ?"
+                " WHERE tenant_slug = ? AND seq IN (SELECT rowid FROM text_index.audit_events_text \
+                 WHERE audit_events_text MATCH ? UNION ALL SELECT seq FROM audit_events \
+                 WHERE seq >= (SELECT next_seq FROM text_index.text_index_state)) AND {SQLITE_TEXT_EXPRESSION} GLOB ?"
             )
         );
         assert!(!filter.where_clause().contains("LIMIT"));
@@ -338,6 +361,8 @@ mod tests {
             build(&query, Dialect::Sqlite).params,
             vec![
                 Param::Text("\"50%\" AND \"0%_\" AND \"%_\"\"\" AND \"_\"\"x\"".into()),
+                // Once for the index's candidates, once for the events it has not reached.
+                Param::Text("*50%_\"[xX]*".into()),
                 Param::Text("*50%_\"[xX]*".into())
             ]
         );

@@ -29,6 +29,7 @@ mod seal;
 mod sequencer;
 mod sql;
 mod sqlite;
+mod text_index;
 mod text_match;
 mod workers;
 mod workers_sql;

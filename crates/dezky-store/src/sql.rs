@@ -12,19 +12,6 @@ pub(crate) const SELECT_NEXT_SEQ: &str = "SELECT next_seq FROM chain_head WHERE 
 pub(crate) const SELECT_HEAD: &str = "SELECT next_seq, last_recorded_at_ms, head_hash FROM chain_head WHERE id = 1";
 pub(crate) const UPDATE_HEAD: &str =
     "UPDATE chain_head SET next_seq = $1, last_recorded_at_ms = $2, head_hash = $3 WHERE id = 1";
-/// SQLite's free-text index over the rows of one append transaction (`$1` ≤ seq < `$2`); one
-/// statement per transaction, so FTS5 writes one segment for it (see the migration
-/// `text_index_per_transaction`). PostgreSQL's trigram index is an ordinary index.
-pub(crate) fn index_new_events_text_sql(dialect: Dialect) -> Option<&'static str> {
-    match dialect {
-        Dialect::Sqlite => Some(
-            "INSERT INTO audit_events_text (rowid, action, resource_name, actor_email, tenant_slug) \
-             SELECT seq, action, resource_name, actor_email, tenant_slug FROM audit_events \
-             WHERE seq >= $1 AND seq < $2",
-        ),
-        Dialect::Postgres => None,
-    }
-}
 /// Values per `IN (...)` list or `OR` chain when reading Merkle nodes (a proof needs about
 /// 2·log2(n) of them; the frontier rebuild about log2(n)).
 pub(crate) const NODES_PER_LOOKUP: usize = 200;
@@ -348,10 +335,6 @@ macro_rules! implement_store {
                     .bind(&new_head_hash)
                     .execute(&mut *connection)
                     .await?;
-                // Last: FTS5 flushes its pending terms at every later statement's savepoint.
-                if let Some(index_text) = sql::index_new_events_text_sql($dialect) {
-                    sqlx::query(index_text).bind(next_seq).bind(seq).execute(&mut *connection).await?;
-                }
             }
             // Keyed by the new head hash: if this transaction rolls back, the database's head
             // differs and the cached frontier is never used.

@@ -21,6 +21,7 @@ use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -32,6 +33,8 @@ pub(crate) struct SqliteDb {
     /// (opened on first use).
     path: PathBuf,
     evidence_reader: Mutex<Option<rusqlite::Connection>>,
+    /// Wakes the free-text indexer (`text_index`) after a commit.
+    text_index_wake: Arc<Notify>,
 }
 
 /// The writer's page cache in KiB (SQLite's `cache_size` takes negative numbers as KiB).
@@ -48,7 +51,9 @@ pub(crate) struct SqliteWrite {
 
 impl SqliteStore {
     pub(crate) async fn open(url: &str) -> Result<SqliteStore, StoreError> {
-        let db = Arc::new(SqliteDb::open(url).await?);
+        let (db, text_indexer) = SqliteDb::open(url).await?;
+        let db = Arc::new(db);
+        tokio::spawn(crate::text_index::run(text_indexer, db.text_index_wake.clone()));
         Ok(SqliteStore {
             sequencer: Sequencer::start(db.clone()),
             db,
@@ -57,7 +62,9 @@ impl SqliteStore {
 }
 
 impl SqliteDb {
-    async fn open(url: &str) -> Result<SqliteDb, StoreError> {
+    /// Opens the database and its free-text index file; returns the index's own connection
+    /// for the indexer task.
+    async fn open(url: &str) -> Result<(SqliteDb, sqlx::SqliteConnection), StoreError> {
         let unavailable = |reason: String| StoreError::Unavailable {
             url: redact_url(url),
             reason,
@@ -95,19 +102,38 @@ impl SqliteDb {
             .connect_with(options.clone().pragma("cache_size", (-WRITER_CACHE_KIB).to_string()))
             .await
             .map_err(|error| unavailable(error.to_string()))?;
+        let text_indexer = crate::text_index::open(&path).await.map_err(|error| {
+            unavailable(format!(
+                "cannot open the free-text index {}: {error}",
+                crate::text_index::path_beside(&path).display()
+            ))
+        })?;
+        // Only the readers see the index file: the writer's `BEGIN IMMEDIATE` would lock every
+        // attached file, and the writer and the indexer must never wait for each other.
+        let text_index_file = crate::text_index::path_beside(&path).to_string_lossy().into_owned();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(CONNECT_TIMEOUT)
+            .after_connect(move |connection, _| {
+                let file = text_index_file.clone();
+                Box::pin(async move {
+                    let attach = format!("ATTACH DATABASE ? AS {}", crate::text_index::ATTACHED_AS);
+                    sqlx::query(&attach).bind(file).execute(connection).await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(SqliteDb {
+        let db = SqliteDb {
             pool,
             writer,
             frontier_cache: FrontierCache::default(),
             path,
             evidence_reader: Mutex::new(None),
-        })
+            text_index_wake: Arc::new(Notify::new()),
+        };
+        Ok((db, text_indexer))
     }
 
     fn backend_kind(&self) -> Backend {
@@ -123,9 +149,10 @@ impl SqliteDb {
         Ok(())
     }
 
-    /// Nothing to do after an append commits: SQLite's text index is filled in the append
-    /// transaction itself (see `sql::index_new_events_text_sql`).
-    fn after_append_commit(&self, _appended: usize) {}
+    /// The free-text index is filled after the commit, by its own connection (`text_index`).
+    fn after_append_commit(&self, _appended: usize) {
+        self.text_index_wake.notify_one();
+    }
 
     async fn begin_write(&self) -> Result<SqliteWrite, StoreError> {
         let transaction = self.writer.begin_with("BEGIN IMMEDIATE").await?;

@@ -152,7 +152,14 @@ impl Archiver {
         };
         let archivable_end = retained_from.min(checkpoint.tree_size);
         for range in plan_batches(first_hot, archivable_end, self.batch_events) {
-            let events = self.read_range(range).await?;
+            let events = match self.read_range(range).await {
+                Ok(events) => events,
+                // Another instance recorded this range and deleted its rows since this run
+                // listed the batches: the race is lost, not the data. Leave the rest of the
+                // plan to the next run, as when recording loses the race below.
+                Err(ArchiveError::Integrity(_)) if self.recorded_since(range.start).await? => return Ok(()),
+                Err(error) => return Err(error),
+            };
             let encoded = encode_events(&events);
             let data_key = data_key(range.start, range.end, &encoded.data_sha256);
             let manifest = Manifest {
@@ -217,6 +224,14 @@ impl Archiver {
             previous_manifest = Some(recorded.manifest_sha256);
         }
         Ok(())
+    }
+
+    /// Whether a recorded batch now holds `seq`.
+    async fn recorded_since(&self, seq: u64) -> Result<bool, ArchiveError> {
+        let recorded = self.store.list_archive_batches().await?;
+        Ok(recorded
+            .iter()
+            .any(|batch| (batch.start_seq..=batch.end_seq).contains(&seq)))
     }
 
     /// Both objects exist: the data with the recorded size, the manifest byte for byte.
