@@ -101,82 +101,162 @@ pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
 
 pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable) -> SqlFilter {
     let mut filter = SqlFilter::default();
-    let text = |value: &str| Param::Text(value.to_owned());
-    if let Some(cursor) = query.before {
-        let bound = i64::try_from(cursor.0).unwrap_or(i64::MAX);
-        filter.push(dialect, "seq < ?", vec![Param::Int(bound)]);
+    let bounds = seq_bounds(query);
+    let fields = field_conditions(query, dialect);
+    let sqlite_hot = dialect == Dialect::Sqlite && table == EventTable::Hot;
+    // SQLite's hot events take the field conditions inside their candidates (below), which
+    // match them exactly. Repeated outside they would be wrong for the planner: `source = ?`
+    // would pick the (source, external_id) index and walk every event of the source. Only
+    // the e-mail is checked again on the event: erasure may have removed it since the index
+    // file copied it (until the indexer reaches the erasure's record).
+    for condition in bounds
+        .iter()
+        .chain(fields.iter().filter(|field| !sqlite_hot || field.erasable))
+    {
+        filter.push(dialect, &condition.template, condition.values.clone());
     }
-    if let Some(min_seq) = query.min_seq {
-        filter.push(
-            dialect,
-            "seq >= ?",
-            vec![Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX))],
-        );
-    }
-    if let Some(since) = query.since {
-        filter.push(dialect, "at_ms >= ?", vec![Param::Int(since.as_millis())]);
-    }
-    if let Some(until) = query.until {
-        filter.push(dialect, "at_ms < ?", vec![Param::Int(until.as_millis())]);
-    }
-    match (&query.action, dialect) {
-        (None, _) => {}
-        (Some(ActionFilter::Exact(action)), _) => {
-            filter.push(dialect, "action = ?", vec![text(action.as_str())]);
+    match &query.text {
+        Some(search) if sqlite_hot => {
+            let (template, values) = sqlite_text_match(query, search, &bounds, &fields);
+            filter.push(dialect, &template, values);
         }
-        // SQLite compares TEXT byte-wise, so a range scan on the index is exact.
-        (Some(ActionFilter::Prefix(prefix)), Dialect::Sqlite) => filter.push(
+        Some(search) if dialect == Dialect::Sqlite => filter.push(
             dialect,
-            "action >= ? AND action < ?",
-            vec![text(prefix), Param::Text(prefix_upper_bound(prefix))],
+            &format!("{SQLITE_TEXT_EXPRESSION} GLOB ?"),
+            vec![Param::Text(crate::text_match::case_insensitive_glob(search))],
         ),
-        // PostgreSQL's collation need not be byte-wise; LIKE with text_pattern_ops is.
-        (Some(ActionFilter::Prefix(prefix)), Dialect::Postgres) => filter.push(
+        Some(search) => filter.push(
             dialect,
-            "action LIKE ? ESCAPE '\\'",
-            vec![Param::Text(format!("{}%", escape_like(prefix)))],
+            &format!("{POSTGRES_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'"),
+            vec![Param::Text(format!("%{}%", escape_like(search)))],
         ),
-    }
-    if let Some(tenant) = &query.tenant_slug {
-        filter.push(dialect, "tenant_slug = ?", vec![text(tenant.as_str())]);
-    }
-    if let Some(partner) = &query.partner_slug {
-        filter.push(dialect, "partner_slug = ?", vec![text(partner.as_str())]);
-    }
-    if let Some(email) = &query.actor_email {
-        filter.push(dialect, "lower(actor_email) = lower(?)", vec![text(email)]);
-    }
-    if let Some(outcome) = query.outcome {
-        filter.push(dialect, "outcome = ?", vec![text(outcome.as_str())]);
-    }
-    if let Some(source) = &query.source {
-        filter.push(dialect, "source = ?", vec![text(source.as_str())]);
-    }
-    if let Some(search) = &query.text {
-        match (dialect, table) {
-            (Dialect::Sqlite, EventTable::Restored) => filter.push(
-                dialect,
-                &format!("{SQLITE_TEXT_EXPRESSION} GLOB ?"),
-                vec![Param::Text(crate::text_match::case_insensitive_glob(search))],
-            ),
-            (Dialect::Sqlite, EventTable::Hot) => {
-                let (template, values) = sqlite_text_match(query, search);
-                filter.push(dialect, &template, values);
-            }
-            (Dialect::Postgres, _) => filter.push(
-                dialect,
-                &format!("{POSTGRES_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'"),
-                vec![Param::Text(format!("%{}%", escape_like(search)))],
-            ),
+        None if sqlite_hot && !fields.is_empty() => {
+            let (template, values) = sqlite_indexed_candidates(query, &bounds, &fields);
+            filter.push(dialect, &template, values);
         }
+        None => {}
     }
     filter
 }
 
+/// One condition of a WHERE clause, with `?` for each of its values.
+struct Condition {
+    template: String,
+    values: Vec<Param>,
+    /// Whether erasure can change the field it tests.
+    erasable: bool,
+}
+
+impl Condition {
+    fn new(template: &str, values: Vec<Param>) -> Condition {
+        Condition {
+            template: template.to_owned(),
+            values,
+            erasable: false,
+        }
+    }
+}
+
+/// `a AND b AND …` and their values in order.
+fn joined<'a>(conditions: impl IntoIterator<Item = &'a Condition>) -> (String, Vec<Param>) {
+    let mut templates = vec![];
+    let mut values = vec![];
+    for condition in conditions {
+        templates.push(condition.template.as_str());
+        values.extend(condition.values.iter().cloned());
+    }
+    (templates.join(" AND "), values)
+}
+
+/// The cursor's bounds on seq.
+fn seq_bounds(query: &AuditQuery) -> Vec<Condition> {
+    let mut bounds = vec![];
+    if let Some(cursor) = query.before {
+        bounds.push(Condition::new(
+            "seq < ?",
+            vec![Param::Int(i64::try_from(cursor.0).unwrap_or(i64::MAX))],
+        ));
+    }
+    if let Some(min_seq) = query.min_seq {
+        bounds.push(Condition::new(
+            "seq >= ?",
+            vec![Param::Int(i64::try_from(min_seq).unwrap_or(i64::MAX))],
+        ));
+    }
+    bounds
+}
+
+/// The conditions on the events' fields other than free text: the ones SQLite answers from
+/// the query indexes in the index file (`text_index`'s `event_keys`, same column names).
+fn field_conditions(query: &AuditQuery, dialect: Dialect) -> Vec<Condition> {
+    let mut fields = vec![];
+    let text = |value: &str| Param::Text(value.to_owned());
+    if let Some(since) = query.since {
+        fields.push(Condition::new("at_ms >= ?", vec![Param::Int(since.as_millis())]));
+    }
+    if let Some(until) = query.until {
+        fields.push(Condition::new("at_ms < ?", vec![Param::Int(until.as_millis())]));
+    }
+    match (&query.action, dialect) {
+        (None, _) => {}
+        (Some(ActionFilter::Exact(action)), _) => {
+            fields.push(Condition::new("action = ?", vec![text(action.as_str())]));
+        }
+        // SQLite compares TEXT byte-wise, so a range scan on the index is exact.
+        (Some(ActionFilter::Prefix(prefix)), Dialect::Sqlite) => fields.push(Condition::new(
+            "action >= ? AND action < ?",
+            vec![text(prefix), Param::Text(prefix_upper_bound(prefix))],
+        )),
+        // PostgreSQL's collation need not be byte-wise; LIKE with text_pattern_ops is.
+        (Some(ActionFilter::Prefix(prefix)), Dialect::Postgres) => fields.push(Condition::new(
+            "action LIKE ? ESCAPE '\\'",
+            vec![Param::Text(format!("{}%", escape_like(prefix)))],
+        )),
+    }
+    if let Some(tenant) = &query.tenant_slug {
+        fields.push(Condition::new("tenant_slug = ?", vec![text(tenant.as_str())]));
+    }
+    if let Some(partner) = &query.partner_slug {
+        fields.push(Condition::new("partner_slug = ?", vec![text(partner.as_str())]));
+    }
+    if let Some(email) = &query.actor_email {
+        fields.push(Condition {
+            erasable: true,
+            ..Condition::new("lower(actor_email) = lower(?)", vec![text(email)])
+        });
+    }
+    if let Some(outcome) = query.outcome {
+        fields.push(Condition::new("outcome = ?", vec![text(outcome.as_str())]));
+    }
+    if let Some(source) = &query.source {
+        fields.push(Condition::new("source = ?", vec![text(source.as_str())]));
+    }
+    fields
+}
+
+/// SQLite's candidates for a filter on fields (no free text): the newest page of matches
+/// among the indexed events, answered by the query indexes in the index file, and the newest
+/// page among the events it has not reached, scanned. The outer query checks every condition
+/// again on the events and takes the newest page of the two.
+fn sqlite_indexed_candidates(query: &AuditQuery, bounds: &[Condition], fields: &[Condition]) -> (String, Vec<Param>) {
+    let (conditions, values) = joined(bounds.iter().chain(fields));
+    let page = u64::from(query.limit.get()) + 1;
+    let template = format!(
+        "seq IN (SELECT seq FROM (SELECT seq FROM text_index.event_keys WHERE {conditions} \
+         ORDER BY seq DESC LIMIT {page}) \
+         UNION ALL SELECT seq FROM ({SQLITE_NOT_YET_INDEXED} AND {conditions} ORDER BY seq DESC LIMIT {page}))"
+    );
+    let mut all = values.clone();
+    all.extend(values);
+    (template, all)
+}
+
 /// The events a search must look at beyond the text index: those it has not reached yet
 /// (`text_index`). Read in the same statement as the index, so from the same snapshot of it.
+/// `NOT INDEXED`: only the rowid range may drive this scan (the planner would otherwise walk
+/// the (source, external_id) index for `source = ?`, every event of the source).
 const SQLITE_NOT_YET_INDEXED: &str =
-    "SELECT seq FROM audit_events WHERE seq >= (SELECT next_seq FROM text_index.text_index_state)";
+    "SELECT seq FROM audit_events NOT INDEXED WHERE seq >= (SELECT next_seq FROM text_index.text_index_state)";
 
 /// The SQLite free-text condition: the index's candidates (the events holding every trigram
 /// of the text, see `text_match`) and the events it has not reached yet, each checked for the
@@ -187,24 +267,29 @@ const SQLITE_NOT_YET_INDEXED: &str =
 /// outer query to sort (measured at 10 M events: see docs/PERFORMANCE.md). With other filters
 /// the index cannot know which matches survive them: it returns every candidate, and the outer
 /// query checks the text with the others.
-fn sqlite_text_match(query: &AuditQuery, search: &str) -> (String, Vec<Param>) {
+fn sqlite_text_match(
+    query: &AuditQuery,
+    search: &str,
+    bounds: &[Condition],
+    fields: &[Condition],
+) -> (String, Vec<Param>) {
     let trigrams = Param::Text(crate::text_match::all_trigrams(search));
     let exact = format!("{SQLITE_TEXT_EXPRESSION} GLOB ?");
     let pattern = Param::Text(crate::text_match::case_insensitive_glob(search));
-    let text_only = query.since.is_none()
-        && query.until.is_none()
-        && query.action.is_none()
-        && query.tenant_slug.is_none()
-        && query.partner_slug.is_none()
-        && query.actor_email.is_none()
-        && query.outcome.is_none()
-        && query.source.is_none();
-    if !text_only {
+    if !fields.is_empty() {
+        // The query indexes and the text index together pick the indexed candidates; the
+        // events not indexed yet are filtered on their fields here too.
+        let (conditions, condition_values) = joined(bounds.iter().chain(fields));
         let template = format!(
-            "seq IN (SELECT rowid FROM text_index.audit_events_text WHERE audit_events_text MATCH ? \
-             UNION ALL {SQLITE_NOT_YET_INDEXED}) AND {exact}"
+            "seq IN (SELECT seq FROM text_index.event_keys WHERE {conditions} AND seq IN \
+             (SELECT rowid FROM text_index.audit_events_text WHERE audit_events_text MATCH ?) \
+             UNION ALL {SQLITE_NOT_YET_INDEXED} AND {conditions}) AND {exact}"
         );
-        return (template, vec![trigrams, pattern]);
+        let mut values = condition_values.clone();
+        values.push(trigrams);
+        values.extend(condition_values);
+        values.push(pattern);
+        return (template, values);
     }
     let mut bounds = (String::new(), String::new());
     let mut bound_values = vec![];
@@ -288,17 +373,32 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_prefix_is_a_range() {
+    fn sqlite_prefix_is_a_range_answered_by_the_index_file_and_the_events_it_has_not_reached() {
         let query = parse(RawAuditQuery {
             action: Some("tenant.".into()),
             ..Default::default()
         });
+        let range = "action >= ? AND action < ?";
+        let bounds = [Param::Text("tenant.".into()), Param::Text("tenant/".into())];
         let filter = build(&query, Dialect::Sqlite);
-        assert_eq!(filter.where_clause(), " WHERE action >= ? AND action < ?");
         assert_eq!(
-            filter.params,
-            vec![Param::Text("tenant.".into()), Param::Text("tenant/".into())]
+            filter.where_clause(),
+            format!(
+                " WHERE seq IN (SELECT seq FROM (SELECT seq FROM text_index.event_keys WHERE {range} \
+                 ORDER BY seq DESC LIMIT 101) UNION ALL SELECT seq FROM (SELECT seq FROM audit_events NOT INDEXED \
+                 WHERE seq >= (SELECT next_seq FROM text_index.text_index_state) AND {range} \
+                 ORDER BY seq DESC LIMIT 101))"
+            )
         );
+        assert_eq!(filter.params, [&bounds[..], &bounds[..]].concat());
+        // Restored rows carry their own indexes; only the seq bounds alone need no candidates.
+        let restored = build_for(&query, Dialect::Sqlite, EventTable::Restored);
+        assert_eq!(restored.where_clause(), format!(" WHERE {range}"));
+        let cursor_only = parse(RawAuditQuery {
+            before: Some("10".into()),
+            ..Default::default()
+        });
+        assert_eq!(build(&cursor_only, Dialect::Sqlite).where_clause(), " WHERE seq < ?");
     }
 
     #[test]
@@ -317,7 +417,7 @@ mod tests {
                  JOIN audit_events ON audit_events.seq = audit_events_text.rowid \
                  WHERE audit_events_text MATCH ? AND {SQLITE_TEXT_EXPRESSION} GLOB ? \
                  AND audit_events_text.rowid < ? ORDER BY audit_events_text.rowid DESC LIMIT 21) \
-                 UNION ALL SELECT seq FROM (SELECT seq FROM audit_events \
+                 UNION ALL SELECT seq FROM (SELECT seq FROM audit_events NOT INDEXED \
                  WHERE seq >= (SELECT next_seq FROM text_index.text_index_state) \
                  AND {SQLITE_TEXT_EXPRESSION} GLOB ? AND seq < ? ORDER BY seq DESC LIMIT 21))"
             )
@@ -343,10 +443,21 @@ mod tests {
         assert_eq!(
             filter.where_clause(),
             format!(
-                " WHERE tenant_slug = ? AND seq IN (SELECT rowid FROM text_index.audit_events_text \
-                 WHERE audit_events_text MATCH ? UNION ALL SELECT seq FROM audit_events \
-                 WHERE seq >= (SELECT next_seq FROM text_index.text_index_state)) AND {SQLITE_TEXT_EXPRESSION} GLOB ?"
+                " WHERE seq IN (SELECT seq FROM text_index.event_keys WHERE tenant_slug = ? \
+                 AND seq IN (SELECT rowid FROM text_index.audit_events_text WHERE audit_events_text MATCH ?) \
+                 UNION ALL SELECT seq FROM audit_events NOT INDEXED \
+                 WHERE seq >= (SELECT next_seq FROM text_index.text_index_state) AND tenant_slug = ?) \
+                 AND {SQLITE_TEXT_EXPRESSION} GLOB ?"
             )
+        );
+        assert_eq!(
+            filter.params,
+            vec![
+                Param::Text("acme".into()),
+                Param::Text("\"pdf\"".into()),
+                Param::Text("acme".into()),
+                Param::Text("*[pP][dD][fF]*".into())
+            ]
         );
         assert!(!filter.where_clause().contains("LIMIT"));
     }

@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 /// The schema name the index file is attached under on the reading connections.
 pub(crate) const ATTACHED_AS: &str = "text_index";
 /// Bumped when the file's layout changes: a file of another version is rebuilt.
-const LAYOUT_VERSION: i64 = 1;
+const LAYOUT_VERSION: i64 = 2;
 /// Events indexed per transaction: large enough that FTS5 writes few segments, small enough
 /// that a catch-up over a large log commits (and so shortens the searches' scan) often.
 const EVENTS_PER_PASS: i64 = 20_000;
@@ -52,7 +52,31 @@ CREATE TABLE IF NOT EXISTS text_index_state (
     last_hash    TEXT
 );
 INSERT OR IGNORE INTO text_index_state (id, next_seq, pruned_below, last_hash) VALUES (1, 0, 0, NULL);
+-- The filtered fields of each indexed event and the query indexes on them: the columns and
+-- expressions of audit_events that `filter_sql` filters on, under the same names.
+CREATE TABLE IF NOT EXISTS event_keys (
+    seq          INTEGER PRIMARY KEY,
+    at_ms        INTEGER NOT NULL,
+    action       TEXT NOT NULL,
+    tenant_slug  TEXT,
+    partner_slug TEXT,
+    actor_email  TEXT,
+    source       TEXT NOT NULL,
+    outcome      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_keys_at ON event_keys (at_ms);
+CREATE INDEX IF NOT EXISTS event_keys_tenant ON event_keys (tenant_slug, seq);
+CREATE INDEX IF NOT EXISTS event_keys_partner ON event_keys (partner_slug, seq);
+CREATE INDEX IF NOT EXISTS event_keys_action ON event_keys (action, seq);
+CREATE INDEX IF NOT EXISTS event_keys_actor_email ON event_keys (lower(actor_email), seq);
+CREATE INDEX IF NOT EXISTS event_keys_source ON event_keys (source, seq);
+CREATE INDEX IF NOT EXISTS event_keys_outcome ON event_keys (outcome, seq);
 ";
+
+/// Copies the keys of the events `?1 <= seq <= ?2` that are hot.
+const COPY_KEYS: &str = "INSERT INTO event_keys (seq, at_ms, action, tenant_slug, partner_slug, actor_email, source, outcome) \
+     SELECT seq, at_ms, action, tenant_slug, partner_slug, actor_email, source, outcome \
+     FROM events.audit_events WHERE seq >= ? AND seq <= ?";
 
 /// The index file for the database at `database`.
 pub(crate) fn path_beside(database: &Path) -> PathBuf {
@@ -76,19 +100,31 @@ pub(crate) async fn open(database: &Path) -> Result<SqliteConnection, sqlx::Erro
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut connection)
         .await?;
+    // Opening a current file writes nothing, so it does not wait for another process's
+    // indexer (a long pass holds the file's write lock).
     if version != LAYOUT_VERSION {
-        sqlx::raw_sql("DROP TABLE IF EXISTS audit_events_text; DROP TABLE IF EXISTS text_index_state;")
+        sqlx::raw_sql(
+            "DROP TABLE IF EXISTS audit_events_text; DROP TABLE IF EXISTS text_index_state; \
+             DROP TABLE IF EXISTS event_keys;",
+        )
+        .execute(&mut connection)
+        .await?;
+        sqlx::raw_sql(CREATE).execute(&mut connection).await?;
+        sqlx::raw_sql(&format!("PRAGMA user_version = {LAYOUT_VERSION}"))
             .execute(&mut connection)
             .await?;
     }
-    sqlx::raw_sql(CREATE).execute(&mut connection).await?;
-    sqlx::raw_sql(&format!("PRAGMA user_version = {LAYOUT_VERSION}"))
+    // Erased personal data must not linger in freed pages of this file.
+    sqlx::raw_sql("PRAGMA main.secure_delete = ON")
         .execute(&mut connection)
         .await?;
     sqlx::query("ATTACH DATABASE ? AS events")
         .bind(database.to_string_lossy().into_owned())
         .execute(&mut connection)
         .await?;
+    // Before any reader attaches the file: an index of another database (a restored backup
+    // beside an old index file) would answer wrongly until the first pass.
+    in_transaction(&mut connection, |connection| Box::pin(reset_if_foreign(connection))).await?;
     Ok(connection)
 }
 
@@ -98,8 +134,17 @@ pub(crate) async fn run(mut connection: SqliteConnection, wake: Arc<Notify>) {
     let mut last_error = String::new();
     while Arc::strong_count(&wake) > 1 {
         match pass(&mut connection).await {
-            Ok(Progress::MoreToDo) => continue,
-            Ok(Progress::Current) => last_error.clear(),
+            Ok(outcome) => {
+                if outcome.erased
+                    && let Err(error) = scrub_erased(&mut connection).await
+                {
+                    tracing::warn!(%error, "erased entries could not be scrubbed from the index file");
+                }
+                if outcome.more {
+                    continue;
+                }
+                last_error.clear();
+            }
             Err(error) => {
                 // Expected once on a new database: the indexer can start before its migrations ran.
                 let message = error.to_string();
@@ -116,10 +161,13 @@ pub(crate) async fn run(mut connection: SqliteConnection, wake: Arc<Notify>) {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Progress {
-    Current,
-    MoreToDo,
+/// What one pass did.
+#[derive(Debug, Default)]
+pub(crate) struct PassOutcome {
+    /// There is more to do right away.
+    pub more: bool,
+    /// It carried an erasure into the index.
+    pub erased: bool,
 }
 
 struct State {
@@ -130,22 +178,25 @@ struct State {
 
 /// One transaction: index the next events (at most `EVENTS_PER_PASS`), carry the erasures they
 /// record into the index, and drop archived events from it.
-pub(crate) fn pass(connection: &mut SqliteConnection) -> PassFuture<'_> {
-    // Boxed with its lifetime spelled out: the compiler cannot prove the plain async fn's
-    // future `Send` for every lifetime of the connection borrow, which `tokio::spawn` needs.
-    Box::pin(pass_in(connection))
+pub(crate) async fn pass(connection: &mut SqliteConnection) -> Result<PassOutcome, sqlx::Error> {
+    in_transaction(connection, |connection| Box::pin(pass_body(connection))).await
 }
 
-type PassFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Progress, sqlx::Error>> + Send + 'a>>;
+type Step<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
 
-async fn pass_in(connection: &mut SqliteConnection) -> Result<Progress, sqlx::Error> {
-    // A deferred transaction: `BEGIN IMMEDIATE` would take the database's write lock too (it is
-    // attached), and this connection must never hold up the appends.
+/// Runs `step` in a deferred transaction: `BEGIN IMMEDIATE` would take the database's write
+/// lock too (it is attached), and this connection must never hold up the appends. (The steps
+/// are boxed with their lifetime spelled out: the compiler cannot prove a plain async fn's
+/// future `Send` for every lifetime of the connection borrow, which `tokio::spawn` needs.)
+async fn in_transaction<T>(
+    connection: &mut SqliteConnection,
+    step: impl for<'c> FnOnce(&'c mut SqliteConnection) -> Step<'c, T>,
+) -> Result<T, sqlx::Error> {
     sqlx::query("BEGIN").execute(&mut *connection).await?;
-    match pass_body(connection).await {
-        Ok(progress) => {
+    match step(&mut *connection).await {
+        Ok(value) => {
             sqlx::query("COMMIT").execute(&mut *connection).await?;
-            Ok(progress)
+            Ok(value)
         }
         Err(error) => {
             let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
@@ -154,35 +205,85 @@ async fn pass_in(connection: &mut SqliteConnection) -> Result<Progress, sqlx::Er
     }
 }
 
-async fn pass_body(connection: &mut SqliteConnection) -> Result<Progress, sqlx::Error> {
-    // Writing first takes this file's lock now, so a second process's indexer waits here
-    // (busy timeout) instead of failing to upgrade a read later.
+/// Takes this file's write lock now (a write as the transaction's first statement), so a
+/// second process's indexer waits here (busy timeout) instead of failing to upgrade a read
+/// later.
+async fn lock_index_file(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE text_index_state SET next_seq = next_seq WHERE id = 1")
         .execute(&mut *connection)
         .await?;
+    Ok(())
+}
+
+async fn read_state(connection: &mut SqliteConnection) -> Result<State, sqlx::Error> {
     let (next_seq, pruned_below, last_hash): (i64, i64, Option<String>) =
         sqlx::query_as("SELECT next_seq, pruned_below, last_hash FROM text_index_state WHERE id = 1")
             .fetch_one(&mut *connection)
             .await?;
-    let state = State {
+    Ok(State {
         next_seq,
         pruned_below,
         last_hash,
-    };
+    })
+}
+
+/// The database's next seq; 0 before its migrations ran.
+async fn database_head(connection: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT next_seq FROM events.chain_head WHERE id = 1")
+        .fetch_optional(&mut *connection)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+}
+
+/// Empties the index when it was not built from the database beside it; true if it did. Only
+/// reads unless it must empty the index.
+async fn reset_if_foreign(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    let state = read_state(&mut *connection).await?;
+    let head = database_head(&mut *connection).await;
+    if belongs_to_database(&mut *connection, &state, head).await? {
+        return Ok(false);
+    }
+    tracing::warn!("the index file does not match the database beside it; rebuilding it");
+    sqlx::query("INSERT INTO audit_events_text (audit_events_text) VALUES ('delete-all')")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("DELETE FROM event_keys").execute(&mut *connection).await?;
+    sqlx::query("UPDATE text_index_state SET next_seq = 0, pruned_below = 0, last_hash = NULL WHERE id = 1")
+        .execute(&mut *connection)
+        .await?;
+    Ok(true)
+}
+
+/// After an erasure reached the index: rewrites the text index in full (`optimize` merges every
+/// segment, so the erased trigrams' old entries are gone, not only marked deleted), with freed
+/// pages zeroed (`secure_delete`), and empties the WAL that still holds the old pages. Costs a
+/// rewrite of the text index; erasures are rare.
+async fn scrub_erased(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_events_text (audit_events_text) VALUES ('optimize')")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("PRAGMA main.wal_checkpoint(TRUNCATE)")
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+async fn pass_body(connection: &mut SqliteConnection) -> Result<PassOutcome, sqlx::Error> {
+    lock_index_file(&mut *connection).await?;
+    if reset_if_foreign(&mut *connection).await? {
+        return Ok(PassOutcome {
+            more: true,
+            erased: false,
+        });
+    }
+    let state = read_state(&mut *connection).await?;
     let head: i64 = sqlx::query_scalar("SELECT next_seq FROM events.chain_head WHERE id = 1")
         .fetch_one(&mut *connection)
         .await?;
-    if !belongs_to_database(&mut *connection, &state, head).await? {
-        tracing::warn!("the free-text index does not match the database beside it; rebuilding it");
-        sqlx::query("INSERT INTO audit_events_text (audit_events_text) VALUES ('delete-all')")
-            .execute(&mut *connection)
-            .await?;
-        sqlx::query("UPDATE text_index_state SET next_seq = 0, pruned_below = 0, last_hash = NULL WHERE id = 1")
-            .execute(&mut *connection)
-            .await?;
-        return Ok(Progress::MoreToDo);
-    }
     let until = head.min(state.next_seq + EVENTS_PER_PASS);
+    let mut erased = false;
     if until > state.next_seq {
         sqlx::query(&format!(
             "INSERT INTO audit_events_text (rowid, body) SELECT seq, {SQLITE_TEXT_EXPRESSION} \
@@ -192,7 +293,12 @@ async fn pass_body(connection: &mut SqliteConnection) -> Result<Progress, sqlx::
         .bind(until)
         .execute(&mut *connection)
         .await?;
-        reindex_erased(&mut *connection, &state, until).await?;
+        sqlx::query(COPY_KEYS)
+            .bind(state.next_seq)
+            .bind(until - 1)
+            .execute(&mut *connection)
+            .await?;
+        erased = reindex_erased(&mut *connection, &state, until).await?;
     }
     let pruned_until = prune_archived(&mut *connection, &state).await?;
     sqlx::query(
@@ -204,8 +310,10 @@ async fn pass_body(connection: &mut SqliteConnection) -> Result<Progress, sqlx::
     .bind(until)
     .execute(&mut *connection)
     .await?;
-    let more = until < head || pruned_until > state.pruned_below;
-    Ok(if more { Progress::MoreToDo } else { Progress::Current })
+    Ok(PassOutcome {
+        more: until < head || pruned_until > state.pruned_below,
+        erased,
+    })
 }
 
 /// Whether the index was built from this database: the newest event it indexed must still be
@@ -226,19 +334,28 @@ async fn belongs_to_database(connection: &mut SqliteConnection, state: &State, h
 }
 
 /// Re-indexes the events erased by the `audit.erased` records in `next_seq..until` that were
-/// indexed before this pass (the others were just indexed as they are now).
-async fn reindex_erased(connection: &mut SqliteConnection, state: &State, until: i64) -> Result<(), sqlx::Error> {
-    let records: Vec<String> = sqlx::query_scalar(
-        "SELECT metadata FROM events.audit_events \
-         WHERE action = ? AND seq >= ? AND seq < ? AND metadata IS NOT NULL",
+/// indexed before this pass (the others were just indexed as they are now); true if there was
+/// any. Only the platform's own records count, as for the verifier: an ingest source cannot
+/// make the indexer rewrite the index.
+async fn reindex_erased(connection: &mut SqliteConnection, state: &State, until: i64) -> Result<bool, sqlx::Error> {
+    let records: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT seq, metadata FROM events.audit_events \
+         WHERE action = ? AND source = 'platform' AND seq >= ? AND seq < ?",
     )
     .bind(dezky_chain::verify::ERASURE_ACTION)
     .bind(state.next_seq)
     .bind(until)
     .fetch_all(&mut *connection)
     .await?;
-    for metadata in records {
-        let Ok(metadata) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&metadata) else {
+    let any = !records.is_empty();
+    for (seq, metadata) in records {
+        let parsed =
+            metadata.and_then(|text| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text).ok());
+        let Some(metadata) = parsed else {
+            tracing::warn!(
+                seq,
+                "an audit.erased record without readable erasedSeqs; the index keeps what it had"
+            );
             continue;
         };
         for (first, last) in dezky_chain::verify::erased_ranges(&metadata) {
@@ -261,9 +378,19 @@ async fn reindex_erased(connection: &mut SqliteConnection, state: &State, until:
             .bind(last)
             .execute(&mut *connection)
             .await?;
+            sqlx::query("DELETE FROM event_keys WHERE seq >= ? AND seq <= ?")
+                .bind(first)
+                .bind(last)
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query(COPY_KEYS)
+                .bind(first)
+                .bind(last)
+                .execute(&mut *connection)
+                .await?;
         }
     }
-    Ok(())
+    Ok(any)
 }
 
 /// Removes archived events (a prefix of the log: batches are archived in order) that were
@@ -281,5 +408,9 @@ async fn prune_archived(connection: &mut SqliteConnection, state: &State) -> Res
             .execute(&mut *connection)
             .await?;
     }
+    sqlx::query("DELETE FROM event_keys WHERE seq < ?")
+        .bind(until)
+        .execute(&mut *connection)
+        .await?;
     Ok(until.max(state.pruned_below))
 }
