@@ -179,7 +179,24 @@ struct State {
 /// One transaction: index the next events (at most `EVENTS_PER_PASS`), carry the erasures they
 /// record into the index, and drop archived events from it.
 pub(crate) async fn pass(connection: &mut SqliteConnection) -> Result<PassOutcome, sqlx::Error> {
+    // Looked at first without writing: an idle indexer polls every second and must not write
+    // (or wait for another process's indexer) each time.
+    if !in_transaction(connection, |connection| Box::pin(has_work(connection))).await? {
+        return Ok(PassOutcome::default());
+    }
     in_transaction(connection, |connection| Box::pin(pass_body(connection))).await
+}
+
+/// Whether events wait to be indexed or archived ones to be pruned (read only).
+async fn has_work(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    let state = read_state(&mut *connection).await?;
+    if database_head(&mut *connection).await != state.next_seq {
+        return Ok(true);
+    }
+    let oldest_hot: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM events.audit_events")
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(oldest_hot.unwrap_or(state.next_seq).min(state.next_seq) > state.pruned_below)
 }
 
 type Step<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
