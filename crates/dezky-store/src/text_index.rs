@@ -193,6 +193,10 @@ async fn has_work(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error
     if database_head(&mut *connection).await != state.next_seq {
         return Ok(true);
     }
+    // Nothing indexed is left to prune. (Also: a new database's tables may not exist yet.)
+    if state.pruned_below >= state.next_seq {
+        return Ok(false);
+    }
     let oldest_hot: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM events.audit_events")
         .fetch_one(&mut *connection)
         .await?;
