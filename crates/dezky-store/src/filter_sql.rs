@@ -241,9 +241,18 @@ fn field_conditions(query: &AuditQuery, dialect: Dialect) -> Vec<Condition> {
 fn sqlite_indexed_candidates(query: &AuditQuery, bounds: &[Condition], fields: &[Condition]) -> (String, Vec<Param>) {
     let (conditions, values) = joined(bounds.iter().chain(fields));
     let page = u64::from(query.limit.get()) + 1;
+    // The index file's copy of an erasable field may be stale (erased since, until the indexer
+    // reaches the erasure's record), so its matches are checked on the events before any page
+    // is cut: without a limit here. Otherwise only events the statement's snapshot of the
+    // database holds may take a place in the page: its snapshot of the index file is taken a
+    // moment later and may already hold newer ones.
+    let indexed_page = if fields.iter().any(|field| field.erasable) {
+        String::new()
+    } else {
+        format!(" AND seq < (SELECT next_seq FROM chain_head) ORDER BY seq DESC LIMIT {page}")
+    };
     let template = format!(
-        "seq IN (SELECT seq FROM (SELECT seq FROM text_index.event_keys WHERE {conditions} \
-         ORDER BY seq DESC LIMIT {page}) \
+        "seq IN (SELECT seq FROM (SELECT seq FROM text_index.event_keys WHERE {conditions}{indexed_page}) \
          UNION ALL SELECT seq FROM ({SQLITE_NOT_YET_INDEXED} AND {conditions} ORDER BY seq DESC LIMIT {page}))"
     );
     let mut all = values.clone();
@@ -385,7 +394,7 @@ mod tests {
             filter.where_clause(),
             format!(
                 " WHERE seq IN (SELECT seq FROM (SELECT seq FROM text_index.event_keys WHERE {range} \
-                 ORDER BY seq DESC LIMIT 101) UNION ALL SELECT seq FROM (SELECT seq FROM audit_events NOT INDEXED \
+                 AND seq < (SELECT next_seq FROM chain_head) ORDER BY seq DESC LIMIT 101) UNION ALL SELECT seq FROM (SELECT seq FROM audit_events NOT INDEXED \
                  WHERE seq >= (SELECT next_seq FROM text_index.text_index_state) AND {range} \
                  ORDER BY seq DESC LIMIT 101))"
             )
@@ -399,6 +408,27 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(build(&cursor_only, Dialect::Sqlite).where_clause(), " WHERE seq < ?");
+    }
+
+    #[test]
+    fn sqlite_email_matches_are_checked_on_the_events_before_a_page_is_cut() {
+        let query = parse(RawAuditQuery {
+            actor_email: Some("A@x.example".into()),
+            limit: Some("1".into()),
+            ..Default::default()
+        });
+        let filter = build(&query, Dialect::Sqlite);
+        let email = "lower(actor_email) = lower(?)";
+        assert_eq!(
+            filter.where_clause(),
+            format!(
+                " WHERE {email} AND seq IN (SELECT seq FROM (SELECT seq FROM text_index.event_keys WHERE {email}) \
+                 UNION ALL SELECT seq FROM (SELECT seq FROM audit_events NOT INDEXED \
+                 WHERE seq >= (SELECT next_seq FROM text_index.text_index_state) AND {email} \
+                 ORDER BY seq DESC LIMIT 2))"
+            )
+        );
+        assert_eq!(filter.params, vec![Param::Text("A@x.example".into()); 3]);
     }
 
     #[test]

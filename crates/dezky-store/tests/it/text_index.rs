@@ -342,6 +342,52 @@ async fn erasure_takes_the_erased_fields_out_of_the_index_file() {
     assert_eq!(found(&store, by_email()).await, Vec::<u64>::new());
 }
 
+/// Erasure by actor id removes an e-mail the index file still holds for a moment: the stale
+/// copies must not take the page's places (one event of the address survives the erasure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_erased_emails_do_not_crowd_out_a_page() {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = open(&db).await;
+    let events = (0..10)
+        .map(|index| {
+            let mut event = named("mail.sent", &format!("Brief-{index}"));
+            event.actor_email = Some("a@x.example".into());
+            event.actor_id = Some(if index == 3 { "someone-else" } else { "u" }.into());
+            event
+        })
+        .collect();
+    store
+        .append_events(events, Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    wait_until_indexed(&db, 10).await;
+    let record = |seqs: &[u64]| {
+        let mut event = event("audit.erased", 3_000);
+        event.metadata.insert(
+            "erasedSeqs".into(),
+            serde_json::json!(dezky_chain::verify::to_ranges(seqs)),
+        );
+        event
+    };
+    store
+        .erase_personal_data(
+            &ErasureSubject::ActorId("u".into()),
+            &ColdErasure::default(),
+            &record,
+            Timestamp::from_millis(3_000),
+        )
+        .await
+        .unwrap();
+    let by_email = || RawAuditQuery {
+        actor_email: Some("A@X.example".into()),
+        limit: Some("1".into()),
+        ..RawAuditQuery::default()
+    };
+    assert_eq!(found(&store, by_email()).await, vec![3]);
+    wait_until_indexed(&db, 11).await;
+    assert_eq!(found(&store, by_email()).await, vec![3]);
+}
+
 /// An index file that does not belong to the database beside it (here: its newest hash was
 /// altered and an entry removed) is rebuilt when the store opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
