@@ -84,6 +84,31 @@ async fn wait_until_indexed(db: &TestDatabase, next_seq: i64) {
     .await;
 }
 
+/// A store with `count` events named `Akte-<index>.pdf`, all in the index file.
+async fn indexed_files(count: i64) -> (TestDatabase, Arc<dyn Store>) {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = open(&db).await;
+    let events = (0..count)
+        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
+        .collect();
+    store
+        .append_events(events, Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    wait_until_indexed(&db, count).await;
+    (db, store)
+}
+
+/// The `audit.erased` record of an erasure, as the server writes it (`erasedSeqs` ranges).
+fn erasure_record(seqs: &[u64]) -> dezky_core::NewAuditEvent {
+    let mut event = event("audit.erased", 3_000);
+    event.metadata.insert(
+        "erasedSeqs".into(),
+        serde_json::json!(dezky_chain::verify::to_ranges(seqs)),
+    );
+    event
+}
+
 /// The events the index file holds for the FTS5 query `expression`.
 async fn index_rows(db: &TestDatabase, expression: &str) -> Vec<i64> {
     let mut index = text_index_file(db).await;
@@ -292,19 +317,11 @@ async fn erasure_takes_the_erased_fields_out_of_the_index_file() {
     assert_eq!(index_rows(&db, "\"zoe\" AND \"oe.\"").await, vec![0, 1]);
     assert_eq!(matching(&store, "zoe.quast").await, vec![1, 0]);
 
-    let record = |seqs: &[u64]| {
-        let mut event = event("audit.erased", 3_000);
-        event.metadata.insert(
-            "erasedSeqs".into(),
-            serde_json::json!(dezky_chain::verify::to_ranges(seqs)),
-        );
-        event
-    };
     let outcome = store
         .erase_personal_data(
             &ErasureSubject::ActorEmail("Zoe.Quast@example.org".into()),
             &ColdErasure::default(),
-            &record,
+            &erasure_record,
             Timestamp::from_millis(3_000),
         )
         .await
@@ -361,19 +378,11 @@ async fn stale_erased_emails_do_not_crowd_out_a_page() {
         .await
         .unwrap();
     wait_until_indexed(&db, 10).await;
-    let record = |seqs: &[u64]| {
-        let mut event = event("audit.erased", 3_000);
-        event.metadata.insert(
-            "erasedSeqs".into(),
-            serde_json::json!(dezky_chain::verify::to_ranges(seqs)),
-        );
-        event
-    };
     store
         .erase_personal_data(
             &ErasureSubject::ActorId("u".into()),
             &ColdErasure::default(),
-            &record,
+            &erasure_record,
             Timestamp::from_millis(3_000),
         )
         .await
@@ -392,16 +401,7 @@ async fn stale_erased_emails_do_not_crowd_out_a_page() {
 /// altered and an entry removed) is rebuilt when the store opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_index_file_is_rebuilt() {
-    let db = TestDatabase::create(TestBackend::Sqlite).await;
-    let store = open(&db).await;
-    let events = (0..5)
-        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
-        .collect();
-    store
-        .append_events(events, Timestamp::from_millis(2_000))
-        .await
-        .unwrap();
-    wait_until_indexed(&db, 5).await;
+    let (db, store) = indexed_files(5).await;
     drop(store);
     let mut index = text_index_file(&db).await;
     sqlx::query("DELETE FROM audit_events_text WHERE rowid = 3")
@@ -612,16 +612,7 @@ async fn sqlite_free_text_folds_unicode_case_and_keeps_wildcards_literal() {
 /// Archived events leave the index file (they are searched in their restored batches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_events_leave_the_index_file() {
-    let db = TestDatabase::create(TestBackend::Sqlite).await;
-    let store = open(&db).await;
-    let events = (0..10)
-        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
-        .collect();
-    store
-        .append_events(events, Timestamp::from_millis(2_000))
-        .await
-        .unwrap();
-    wait_until_indexed(&db, 10).await;
+    let (db, store) = indexed_files(10).await;
     let batch = dezky_store::ArchiveBatch {
         id: "batch-0".into(),
         archived_at: Timestamp::from_millis(3_000),
