@@ -33,7 +33,7 @@ pub(crate) struct SqliteDb {
     /// (opened on first use).
     path: PathBuf,
     evidence_reader: Mutex<Option<rusqlite::Connection>>,
-    /// Wakes the free-text indexer (`text_index`) after a commit.
+    /// Wakes the indexer of the index file (`text_index`) after a commit.
     text_index_wake: Arc<Notify>,
 }
 
@@ -62,8 +62,8 @@ impl SqliteStore {
 }
 
 impl SqliteDb {
-    /// Opens the database and its free-text index file; returns the index's own connection
-    /// for the indexer task.
+    /// Opens the database and its index file; returns the index file's own connection for the
+    /// indexer task.
     async fn open(url: &str) -> Result<(SqliteDb, sqlx::SqliteConnection), StoreError> {
         let unavailable = |reason: String| StoreError::Unavailable {
             url: redact_url(url),
@@ -104,7 +104,7 @@ impl SqliteDb {
             .map_err(|error| unavailable(error.to_string()))?;
         let text_indexer = crate::text_index::open(&path).await.map_err(|error| {
             unavailable(format!(
-                "cannot open the free-text index {}: {error}",
+                "cannot open the index file {}: {error}",
                 crate::text_index::path_beside(&path).display()
             ))
         })?;
@@ -149,7 +149,7 @@ impl SqliteDb {
         Ok(())
     }
 
-    /// The free-text index is filled after the commit, by its own connection (`text_index`).
+    /// The index file is filled after the commit, by its own connection (`text_index`).
     fn after_append_commit(&self, _appended: usize) {
         self.text_index_wake.notify_one();
     }

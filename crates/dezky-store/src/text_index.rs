@@ -1,9 +1,10 @@
-//! SQLite's free-text index lives in a file of its own beside the database (`<database>-text`)
-//! and is filled by a task of its own after appends commit, not inside the append transaction.
+//! SQLite's free-text index and query indexes live in a file of their own beside the database
+//! (`<database>-text`: the FTS5 table and `event_keys`, the filtered fields with their indexes)
+//! and are filled by a task of its own after appends commit, not inside the append transaction.
 //!
 //! Why: SQLite has one write lock per file, and every append transaction runs on the one writer
 //! connection's thread. That thread was the append path's bottleneck (the other core stood
-//! two-thirds idle), and FTS5's share of it was measured at 10–15 % of appends
+//! two-thirds idle), and FTS5 and the query indexes were a large share of it
 //! (docs/PERFORMANCE.md, "Eleventh session"). A second file has its own lock, so its own
 //! connection indexes one group while the writer commits the next.
 //!
@@ -11,13 +12,12 @@
 //! - Every hot event with `seq < text_index_state.next_seq` is in the index with its current
 //!   (possibly erased) fields; no event at or above it is. Searches read the index below
 //!   `next_seq` and scan the events from `next_seq` on, in one statement and so one snapshot
-//!   of this file (`filter_sql::sqlite_text_match`): an answer is exact and current whatever
-//!   the index's lag.
+//!   of this file (`filter_sql`): an answer is exact and current whatever the index's lag.
 //! - Every candidate the index returns is checked against its event's current fields, so an
 //!   entry that is stale for a moment (an event erased or archived since) never matches.
 //! - An erasure is carried into the index when the indexer reaches its `audit.erased` record,
 //!   in the same transaction that moves `next_seq` past it: a crash cannot lose it.
-//! - The file can be deleted at any time; it is rebuilt from the events. It is also rebuilt
+//! - The file can be deleted while dezky is stopped; it is rebuilt from the events. It is also rebuilt
 //!   when it does not belong to the database beside it (its newest indexed event's hash differs),
 //!   e.g. after a database file was restored from a backup.
 
@@ -149,7 +149,7 @@ pub(crate) async fn run(mut connection: SqliteConnection, wake: Arc<Notify>) {
                 // Expected once on a new database: the indexer can start before its migrations ran.
                 let message = error.to_string();
                 if message != last_error {
-                    tracing::warn!(error = %message, "the free-text index could not be brought up to date; retrying");
+                    tracing::warn!(error = %message, "the index file could not be brought up to date; retrying");
                     last_error = message;
                 }
             }
@@ -306,19 +306,7 @@ async fn pass_body(connection: &mut SqliteConnection) -> Result<PassOutcome, sql
     let until = head.min(state.next_seq + EVENTS_PER_PASS);
     let mut erased = false;
     if until > state.next_seq {
-        sqlx::query(&format!(
-            "INSERT INTO audit_events_text (rowid, body) SELECT seq, {SQLITE_TEXT_EXPRESSION} \
-             FROM events.audit_events WHERE seq >= ? AND seq < ?"
-        ))
-        .bind(state.next_seq)
-        .bind(until)
-        .execute(&mut *connection)
-        .await?;
-        sqlx::query(COPY_KEYS)
-            .bind(state.next_seq)
-            .bind(until - 1)
-            .execute(&mut *connection)
-            .await?;
+        index_range(&mut *connection, state.next_seq, until - 1).await?;
         erased = reindex_erased(&mut *connection, &state, until).await?;
     }
     let pruned_until = prune_archived(&mut *connection, &state).await?;
@@ -385,30 +373,8 @@ async fn reindex_erased(connection: &mut SqliteConnection, state: &State, until:
             if first > last {
                 continue;
             }
-            for seq in first..=last {
-                sqlx::query("DELETE FROM audit_events_text WHERE rowid = ?")
-                    .bind(seq)
-                    .execute(&mut *connection)
-                    .await?;
-            }
-            sqlx::query(&format!(
-                "INSERT INTO audit_events_text (rowid, body) SELECT seq, {SQLITE_TEXT_EXPRESSION} \
-                 FROM events.audit_events WHERE seq >= ? AND seq <= ?"
-            ))
-            .bind(first)
-            .bind(last)
-            .execute(&mut *connection)
-            .await?;
-            sqlx::query("DELETE FROM event_keys WHERE seq >= ? AND seq <= ?")
-                .bind(first)
-                .bind(last)
-                .execute(&mut *connection)
-                .await?;
-            sqlx::query(COPY_KEYS)
-                .bind(first)
-                .bind(last)
-                .execute(&mut *connection)
-                .await?;
+            unindex_range(&mut *connection, first, last).await?;
+            index_range(&mut *connection, first, last).await?;
         }
     }
     Ok(any)
@@ -423,15 +389,43 @@ async fn prune_archived(connection: &mut SqliteConnection, state: &State) -> Res
     // With no hot events at all, everything indexed so far was archived.
     let archived_below = oldest_hot.unwrap_or(state.next_seq).min(state.next_seq);
     let until = archived_below.min(state.pruned_below + PRUNES_PER_PASS);
-    for seq in state.pruned_below..until {
+    if until > state.pruned_below {
+        unindex_range(&mut *connection, state.pruned_below, until - 1).await?;
+    }
+    Ok(until.max(state.pruned_below))
+}
+
+/// Indexes the hot events `first <= seq <= last` as they are now (text and keys).
+async fn index_range(connection: &mut SqliteConnection, first: i64, last: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO audit_events_text (rowid, body) SELECT seq, {SQLITE_TEXT_EXPRESSION} \
+         FROM events.audit_events WHERE seq >= ? AND seq <= ?"
+    ))
+    .bind(first)
+    .bind(last)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query(COPY_KEYS)
+        .bind(first)
+        .bind(last)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+/// Takes the events `first <= seq <= last` out of the index. The text index is contentless: it
+/// deletes by rowid, one at a time (a rowid it never held is a no-op).
+async fn unindex_range(connection: &mut SqliteConnection, first: i64, last: i64) -> Result<(), sqlx::Error> {
+    for seq in first..=last {
         sqlx::query("DELETE FROM audit_events_text WHERE rowid = ?")
             .bind(seq)
             .execute(&mut *connection)
             .await?;
     }
-    sqlx::query("DELETE FROM event_keys WHERE seq < ?")
-        .bind(until)
+    sqlx::query("DELETE FROM event_keys WHERE seq >= ? AND seq <= ?")
+        .bind(first)
+        .bind(last)
         .execute(&mut *connection)
         .await?;
-    Ok(until.max(state.pruned_below))
+    Ok(())
 }
