@@ -113,6 +113,11 @@ impl PostgresDb {
         Ok(())
     }
 
+    /// Nothing to do right away: PostgreSQL writes an erased row as a new version and removes
+    /// the old one (and its index entries) when (auto)vacuum reaches the table; its WAL
+    /// segments are recycled by their own schedule (README, "Erasure").
+    fn after_erasure_commit(&self) {}
+
     /// Merges the free-text index's pending list on another connection once the appends
     /// committed since the last merge reach `MERGE_TEXT_INDEX_EVERY` events, unless a merge
     /// of this instance is already running. Called after every append that commits (group

@@ -509,6 +509,8 @@ macro_rules! implement_store {
                 let outcome = erase_in(&mut write.transaction, &self.db.frontier_cache, subject, cold, audit, now).await?;
                 if outcome.record_seq.is_some() {
                     write.transaction.commit().await?;
+                    self.db.after_append_commit(1);
+                    self.db.after_erasure_commit();
                 }
                 Ok(outcome)
             }

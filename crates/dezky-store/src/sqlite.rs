@@ -37,6 +37,27 @@ pub(crate) struct SqliteDb {
     text_index_wake: Arc<Notify>,
 }
 
+/// How long one truncating checkpoint after an erasure waits for readers (holding up appends).
+const SCRUB_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+/// Attempts to truncate the WAL after an erasure, one a second.
+const SCRUB_ATTEMPTS: u32 = 60;
+
+/// Checkpoints and truncates the WAL; false if readers kept it busy on every attempt.
+async fn scrub_wal(options: &SqliteConnectOptions) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    let mut connection = sqlx::SqliteConnection::connect_with(options).await?;
+    for _ in 0..SCRUB_ATTEMPTS {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut connection)
+            .await?;
+        if busy == 0 {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Ok(false)
+}
+
 /// The writer's page cache in KiB (SQLite's `cache_size` takes negative numbers as KiB).
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
@@ -99,7 +120,15 @@ impl SqliteDb {
             .max_connections(1)
             // Waiting for the writer is waiting for the transactions queued before ours.
             .acquire_timeout(std::time::Duration::from_secs(300))
-            .connect_with(options.clone().pragma("cache_size", (-WRITER_CACHE_KIB).to_string()))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", (-WRITER_CACHE_KIB).to_string())
+                    // Erasure rewrites rows shorter: without this the erased values would stay
+                    // in the pages' free space (and so in the WAL frames the erasure writes).
+                    // Appends free almost nothing, so it costs them nothing measurable.
+                    .pragma("secure_delete", "ON"),
+            )
             .await
             .map_err(|error| unavailable(error.to_string()))?;
         let text_indexer = crate::text_index::open(&path).await.map_err(|error| {
@@ -152,6 +181,28 @@ impl SqliteDb {
     /// The index file is filled after the commit, by its own connection (`text_index`).
     fn after_append_commit(&self, _appended: usize) {
         self.text_index_wake.notify_one();
+    }
+
+    /// The WAL still holds every page as it was before the erasure (the frames of the appends
+    /// that wrote them): once the erasure is in the database file, the WAL is checkpointed and
+    /// truncated, on a connection of its own. A reader on an older snapshot keeps the WAL alive,
+    /// and a pending truncating checkpoint holds up the writer, so each attempt waits at most
+    /// `SCRUB_WAIT` for readers, and attempts repeat each second for a minute.
+    fn after_erasure_commit(&self) {
+        let options = SqliteConnectOptions::new()
+            .filename(&self.path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(SCRUB_WAIT);
+        tokio::spawn(async move {
+            match scrub_wal(&options).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    "readers kept the WAL busy for a minute after an erasure: the erased values stay in \
+                     it until the next checkpoint truncates it"
+                ),
+                Err(error) => tracing::warn!(%error, "the WAL could not be truncated after an erasure"),
+            }
+        });
     }
 
     async fn begin_write(&self) -> Result<SqliteWrite, StoreError> {

@@ -38,6 +38,8 @@ const LAYOUT_VERSION: i64 = 2;
 const EVENTS_PER_PASS: i64 = 20_000;
 /// Archived events removed from the index per transaction.
 const PRUNES_PER_PASS: i64 = 20_000;
+/// The indexer's page cache in KiB (SQLite's `cache_size` takes negative numbers as KiB).
+const INDEXER_CACHE_KIB: i64 = 32 * 1024;
 /// How often the indexer looks for work nobody told it about (appends by another process).
 const POLL: Duration = Duration::from_secs(1);
 
@@ -95,7 +97,15 @@ pub(crate) async fn open(database: &Path) -> Result<SqliteConnection, sqlx::Erro
         // Derived data: a power cut may lose the newest passes (the events are still there to
         // index again), never the file's consistency, so the commit does not wait for fsync.
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // SQLite's default 2 MiB page cache held only the newest pages of the seven query
+        // indexes and the FTS5 segments, so every pass read the rest back from the OS; and the
+        // default checkpoint every 1,000 pages copied the same hot index pages over and over.
+        // The same settings as the writer's, with half its cache (one connection, derived data).
+        // Measured on a noisy day: as many appends or more in every pair of runs, and less
+        // system time (docs/PERFORMANCE.md, "Twelfth session").
+        .pragma("cache_size", (-INDEXER_CACHE_KIB).to_string())
+        .pragma("wal_autocheckpoint", "32000");
     let mut connection = SqliteConnection::connect_with(&options).await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut connection)

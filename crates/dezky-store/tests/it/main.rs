@@ -3,6 +3,7 @@
 mod append;
 mod append_only;
 mod control;
+mod erased_bytes;
 mod evidence;
 mod invites;
 mod maintenance;

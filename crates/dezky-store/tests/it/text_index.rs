@@ -77,7 +77,7 @@ where
     panic!("the text index never got there: {what}");
 }
 
-async fn wait_until_indexed(db: &TestDatabase, next_seq: i64) {
+pub(crate) async fn wait_until_indexed(db: &TestDatabase, next_seq: i64) {
     wait_for_index(db, &format!("next_seq {next_seq}"), |index| {
         Box::pin(async move { indexed_next_seq(index).await == next_seq })
     })
@@ -100,7 +100,7 @@ async fn indexed_files(count: i64) -> (TestDatabase, Arc<dyn Store>) {
 }
 
 /// The `audit.erased` record of an erasure, as the server writes it (`erasedSeqs` ranges).
-fn erasure_record(seqs: &[u64]) -> dezky_core::NewAuditEvent {
+pub(crate) fn erasure_record(seqs: &[u64]) -> dezky_core::NewAuditEvent {
     let mut event = event("audit.erased", 3_000);
     event.metadata.insert(
         "erasedSeqs".into(),
