@@ -180,15 +180,33 @@ pub trait Store:
 /// How long opening a database may take before it is reported as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Whether this process keeps SQLite's index file up to date (`text_index`). PostgreSQL's
+/// indexes are the database's own, so it ignores this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Indexing {
+    /// The server: an indexer task follows the appends.
+    On,
+    /// A command that only reads (`dezky verify`, `dezky config`): no indexer, so it neither
+    /// writes the index file nor competes with the command for CPU (a whole-log verification
+    /// of a database the index had not caught up with indexed it at the same time). Queries
+    /// stay exact: they scan the events the index has not reached.
+    Off,
+}
+
 /// Opens the store a URL names: `postgres://` or `postgresql://` selects PostgreSQL; `sqlite:`
 /// or a plain file path selects SQLite (the file and its folder are created if missing).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, Indexing::On).await
+}
+
+/// `open`, saying whether SQLite's index file is kept up to date by this process.
+pub async fn open_with(url: &str, indexing: Indexing) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
     } else if url.contains("://") && !url.starts_with("sqlite:") {
         Err(StoreError::UnsupportedUrl(redact_url(url)))
     } else {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, indexing).await?))
     }
 }
 

@@ -71,10 +71,12 @@ pub(crate) struct SqliteWrite {
 }
 
 impl SqliteStore {
-    pub(crate) async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+    pub(crate) async fn open(url: &str, indexing: crate::Indexing) -> Result<SqliteStore, StoreError> {
         let (db, text_indexer) = SqliteDb::open(url).await?;
         let db = Arc::new(db);
-        tokio::spawn(crate::text_index::run(text_indexer, db.text_index_wake.clone()));
+        if indexing == crate::Indexing::On {
+            tokio::spawn(crate::text_index::run(text_indexer, db.text_index_wake.clone()));
+        }
         Ok(SqliteStore {
             sequencer: Sequencer::start(db.clone()),
             db,

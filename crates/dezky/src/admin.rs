@@ -124,7 +124,9 @@ pub async fn config_check(config: &Config) -> anyhow::Result<()> {
     );
     println!("max body bytes    {}", config.max_body_bytes);
     println!("request timeout   {}s", config.request_timeout.as_secs());
-    let store = dezky_store::open(&config.database_url).await.context("DATABASE_URL")?;
+    let store = dezky_store::open_with(&config.database_url, dezky_store::Indexing::Off)
+        .await
+        .context("DATABASE_URL")?;
     let events = store
         .next_seq()
         .await

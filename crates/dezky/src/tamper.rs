@@ -63,7 +63,9 @@ pub async fn verify(
             if !notes.is_empty() {
                 bail!("--checkpoint goes with --jsonl; the database holds its own checkpoints");
             }
-            let store = dezky_store::open(&config.database_url).await.context("DATABASE_URL")?;
+            let store = dezky_store::open_with(&config.database_url, dezky_store::Indexing::Off)
+                .await
+                .context("DATABASE_URL")?;
             // Across tiers: the archive batches in cold storage (when configured), then hot.
             let cold = config
                 .archive

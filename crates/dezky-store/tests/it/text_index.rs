@@ -649,3 +649,34 @@ async fn archived_events_leave_the_index_file() {
     assert_eq!(keyed(&db).await, (4..11).collect::<Vec<i64>>());
     assert_eq!(matching(&store, "Akte-").await, vec![9, 8, 7, 6, 5, 4]);
 }
+
+/// A command that only reads opens the store without an indexer: the index file does not move
+/// (the indexer would have run within its one-second poll), and queries still find every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opened_without_indexing_leaves_the_index_file_alone() {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = dezky_store::open_with(&db.url, dezky_store::Indexing::Off)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+        .append_events(
+            vec![
+                named("file.uploaded", "Akte-1.pdf"),
+                named("file.uploaded", "Akte-2.pdf"),
+            ],
+            Timestamp::from_millis(2_000),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut index = text_index_file(&db).await;
+    assert_eq!(indexed_next_seq(&mut index).await, 0);
+    assert_eq!(matching(&store, "Akte-2").await, vec![1]);
+    assert_eq!(matching(&store, "akte").await, vec![1, 0]);
+
+    // The same database opened as the server opens it is indexed.
+    drop(store);
+    let _server = open(&db).await;
+    wait_until_indexed(&db, 2).await;
+}
