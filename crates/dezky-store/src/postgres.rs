@@ -115,7 +115,7 @@ impl PostgresDb {
 
     /// Nothing to do right away: PostgreSQL writes an erased row as a new version and removes
     /// the old one (and its index entries) when (auto)vacuum reaches the table; its WAL
-    /// segments are recycled by their own schedule (README, "Erasure").
+    /// segments are recycled by their own schedule (README, "Erasure and the disk").
     fn after_erasure_commit(&self) {}
 
     /// Merges the free-text index's pending list on another connection once the appends
