@@ -4,9 +4,8 @@
 //! beside it, and their WAL files) may still hold the erased values.
 
 use crate::open;
-use crate::text_index::{erasure_record, wait_until_indexed};
-use dezky_core::Timestamp;
-use dezky_store::{ColdErasure, ErasureSubject};
+use crate::text_index::{append_and_index, erase, wait_until_indexed};
+use dezky_store::ErasureSubject;
 use dezky_testkit::{TestBackend, TestDatabase};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,11 +59,7 @@ async fn erased_values_leave_every_file_of_the_database() {
             event
         })
         .collect();
-    store
-        .append_events(events, Timestamp::from_millis(2_000))
-        .await
-        .unwrap();
-    wait_until_indexed(&db, 300).await;
+    append_and_index(&db, &store, events).await;
     let before = residues(&db);
     for marker in [EMAIL, FILE_NAME, METADATA_MARKER, ACTOR_ID] {
         assert!(
@@ -73,15 +68,7 @@ async fn erased_values_leave_every_file_of_the_database() {
         );
     }
 
-    let outcome = store
-        .erase_personal_data(
-            &ErasureSubject::ActorEmail(EMAIL.into()),
-            &ColdErasure::default(),
-            &erasure_record,
-            Timestamp::from_millis(3_000),
-        )
-        .await
-        .unwrap();
+    let outcome = erase(&store, ErasureSubject::ActorEmail(EMAIL.into())).await;
     assert_eq!(outcome.erased_seqs, vec![7, 107, 207]);
     wait_until_indexed(&db, 301).await;
 

@@ -84,6 +84,20 @@ pub(crate) async fn wait_until_indexed(db: &TestDatabase, next_seq: i64) {
     .await;
 }
 
+/// Appends `events` in one call and waits until the index file holds them.
+pub(crate) async fn append_and_index(
+    db: &TestDatabase,
+    store: &Arc<dyn Store>,
+    events: Vec<dezky_core::NewAuditEvent>,
+) {
+    store
+        .append_events(events, Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    let next_seq = store.next_seq().await.unwrap();
+    wait_until_indexed(db, i64::try_from(next_seq).unwrap()).await;
+}
+
 /// A store with `count` events named `Akte-<index>.pdf`, all in the index file.
 async fn indexed_files(count: i64) -> (TestDatabase, Arc<dyn Store>) {
     let db = TestDatabase::create(TestBackend::Sqlite).await;
@@ -91,16 +105,25 @@ async fn indexed_files(count: i64) -> (TestDatabase, Arc<dyn Store>) {
     let events = (0..count)
         .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
         .collect();
-    store
-        .append_events(events, Timestamp::from_millis(2_000))
-        .await
-        .unwrap();
-    wait_until_indexed(&db, count).await;
+    append_and_index(&db, &store, events).await;
     (db, store)
 }
 
+/// Erases `subject` in hot storage, with the record the server writes.
+pub(crate) async fn erase(store: &Arc<dyn Store>, subject: ErasureSubject) -> dezky_store::ErasureOutcome {
+    store
+        .erase_personal_data(
+            &subject,
+            &ColdErasure::default(),
+            &erasure_record,
+            Timestamp::from_millis(3_000),
+        )
+        .await
+        .unwrap()
+}
+
 /// The `audit.erased` record of an erasure, as the server writes it (`erasedSeqs` ranges).
-pub(crate) fn erasure_record(seqs: &[u64]) -> dezky_core::NewAuditEvent {
+fn erasure_record(seqs: &[u64]) -> dezky_core::NewAuditEvent {
     let mut event = event("audit.erased", 3_000);
     event.metadata.insert(
         "erasedSeqs".into(),
@@ -309,23 +332,11 @@ async fn erasure_takes_the_erased_fields_out_of_the_index_file() {
         events.push(event);
     }
     events.push(named("file.uploaded", "Quastenflosser.png"));
-    store
-        .append_events(events, Timestamp::from_millis(2_000))
-        .await
-        .unwrap();
-    wait_until_indexed(&db, 3).await;
+    append_and_index(&db, &store, events).await;
     assert_eq!(index_rows(&db, "\"zoe\" AND \"oe.\"").await, vec![0, 1]);
     assert_eq!(matching(&store, "zoe.quast").await, vec![1, 0]);
 
-    let outcome = store
-        .erase_personal_data(
-            &ErasureSubject::ActorEmail("Zoe.Quast@example.org".into()),
-            &ColdErasure::default(),
-            &erasure_record,
-            Timestamp::from_millis(3_000),
-        )
-        .await
-        .unwrap();
+    let outcome = erase(&store, ErasureSubject::ActorEmail("Zoe.Quast@example.org".into())).await;
     assert_eq!(outcome.erased_seqs, vec![0, 1]);
     // At once, whether or not the indexer reached the record: the candidates are checked.
     assert_eq!(matching(&store, "zoe.quast").await, Vec::<u64>::new());
@@ -373,20 +384,8 @@ async fn stale_erased_emails_do_not_crowd_out_a_page() {
             event
         })
         .collect();
-    store
-        .append_events(events, Timestamp::from_millis(2_000))
-        .await
-        .unwrap();
-    wait_until_indexed(&db, 10).await;
-    store
-        .erase_personal_data(
-            &ErasureSubject::ActorId("u".into()),
-            &ColdErasure::default(),
-            &erasure_record,
-            Timestamp::from_millis(3_000),
-        )
-        .await
-        .unwrap();
+    append_and_index(&db, &store, events).await;
+    erase(&store, ErasureSubject::ActorId("u".into())).await;
     let by_email = || RawAuditQuery {
         actor_email: Some("A@X.example".into()),
         limit: Some("1".into()),
