@@ -26,7 +26,13 @@ fn name(backend: TestBackend) -> &'static str {
     }
 }
 
-fn append_run(writers: usize, batch: usize, events: usize, measured: AppendResult) -> AppendRun {
+fn append_run(
+    writers: usize,
+    batch: usize,
+    events: usize,
+    measured: AppendResult,
+    catch_up: Option<measure::IndexCatchUp>,
+) -> AppendRun {
     AppendRun {
         writers,
         batch,
@@ -34,7 +40,20 @@ fn append_run(writers: usize, batch: usize, events: usize, measured: AppendResul
         events_per_second: measured.events_per_second,
         p50_ms: measured.p50_ms,
         p99_ms: measured.p99_ms,
+        index_catch_up_seconds: catch_up.map(|catch_up| catch_up.seconds),
     }
+}
+
+/// Measures the index file catching up (SQLite) and says how far behind it was.
+async fn catch_up(store: &dyn Store, label: &str) -> anyhow::Result<Option<measure::IndexCatchUp>> {
+    let catch_up = measure::index_catch_up(store).await?;
+    if let Some(catch_up) = &catch_up {
+        eprintln!(
+            "{label}: the index file was {} events behind and caught up {:.2} s after the last append",
+            catch_up.lag_events, catch_up.seconds
+        );
+    }
+    Ok(catch_up)
 }
 
 async fn fresh_store(backend: TestBackend) -> anyhow::Result<(TestDatabase, Arc<dyn Store>)> {
@@ -60,12 +79,15 @@ pub async fn run(backend: TestBackend, sizes: &Sizes, dezky_bin: &Path) -> anyho
 
     for &writers in &sizes.writers {
         let (database, store) = fresh_store(backend).await?;
-        let dezky = measure::append_throughput(store, writers, sizes.append_events, 1).await?;
+        let dezky = measure::append_throughput(store.clone(), writers, sizes.append_events, 1).await?;
         eprintln!(
             "{label}: dezky, {writers} writers × 1: {:.0} events/s",
             dezky.events_per_second
         );
-        result.append.push(append_run(writers, 1, sizes.append_events, dezky));
+        let caught_up = catch_up(store.as_ref(), label).await?;
+        result
+            .append
+            .push(append_run(writers, 1, sizes.append_events, dezky, caught_up));
         let original = Baseline::create(&database.url).await?;
         let appender = original.clone();
         let measured = measure::concurrent_appends(writers, sizes.baseline_events, 1, move |events, _now| {
@@ -84,18 +106,19 @@ pub async fn run(backend: TestBackend, sizes: &Sizes, dezky_bin: &Path) -> anyho
         );
         result
             .baseline
-            .push(append_run(writers, 1, sizes.baseline_events, measured));
+            .push(append_run(writers, 1, sizes.baseline_events, measured, None));
     }
     for &writers in &sizes.writers {
         let (_database, store) = fresh_store(backend).await?;
-        let dezky = measure::append_throughput(store, writers, sizes.batch_events, sizes.batch).await?;
+        let dezky = measure::append_throughput(store.clone(), writers, sizes.batch_events, sizes.batch).await?;
         eprintln!(
             "{label}: dezky, {writers} writers × {}: {:.0} events/s",
             sizes.batch, dezky.events_per_second
         );
+        let caught_up = catch_up(store.as_ref(), label).await?;
         result
             .append
-            .push(append_run(writers, sizes.batch, sizes.batch_events, dezky));
+            .push(append_run(writers, sizes.batch, sizes.batch_events, dezky, caught_up));
     }
 
     let (database, store) = fresh_store(backend).await?;

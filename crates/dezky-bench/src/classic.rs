@@ -37,11 +37,19 @@ pub struct ClassicArguments {
     /// (lines/s) and the Stalwart webhook over HTTP (events/s, signed batches of 100).
     #[arg(long)]
     ingest: bool,
+    /// Measure SQLite's indexer alone instead: copy the SQLite database FILE (one kept with
+    /// `--keep-database`, say) beside itself without its index file, open the copy as the
+    /// server does and time the indexer until it has caught up (events/s). The copy is removed.
+    #[arg(long, value_name = "FILE")]
+    reindex: Option<std::path::PathBuf>,
 }
 
 pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
     if arguments.ingest {
         return ingest_benchmark(arguments).await;
+    }
+    if let Some(file) = &arguments.reindex {
+        return reindex(file).await;
     }
     let mut results = vec![];
     for backend in &arguments.backends {
@@ -51,6 +59,7 @@ pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
             let store = dezky_store::open(&database.url).await?;
             store.migrate().await?;
             let append = measure::append_throughput(store.clone(), writers, arguments.events, arguments.batch).await?;
+            let catch_up = measure::index_catch_up(store.as_ref()).await?;
             eprintln!(
                 "{backend:?} writers={writers}: {:.0} events/s",
                 append.events_per_second
@@ -64,6 +73,20 @@ pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
                 "appendLatencyP50Ms": append.p50_ms,
                 "appendLatencyP99Ms": append.p99_ms,
             });
+            if let Some(catch_up) = catch_up {
+                // The rate counting the time until the last event was also searchable through
+                // the index (the appends alone count until the last commit).
+                let indexed_rate =
+                    arguments.events as f64 / (arguments.events as f64 / append.events_per_second + catch_up.seconds);
+                eprintln!(
+                    "{backend:?} writers={writers}: the index was {} events behind at the end and caught up \
+                     {:.2} s later: {indexed_rate:.0} events/s appended and indexed",
+                    catch_up.lag_events, catch_up.seconds
+                );
+                result["indexLagAtEndEvents"] = json!(catch_up.lag_events);
+                result["indexCatchUpSeconds"] = json!(catch_up.seconds);
+                result["appendAndIndexEventsPerSecond"] = json!(indexed_rate);
+            }
             // The slower measurements once per backend, on the largest log.
             if writers == *arguments.writers.last().unwrap_or(&1) {
                 let checkpoint = measure::append_to_checkpoint(store.clone()).await?;
@@ -98,6 +121,45 @@ pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
     } else {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
+    Ok(())
+}
+
+/// `--reindex FILE`: the indexer's rate over a whole log, from an empty index file.
+async fn reindex(file: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(file.is_file(), "--reindex: {} is not a file", file.display());
+    let copy = std::path::PathBuf::from(format!("{}.reindex", file.display()));
+    let remove_copy = || {
+        for suffix in ["", "-wal", "-shm", "-text", "-text-wal", "-text-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+        }
+    };
+    remove_copy();
+    // VACUUM INTO copies the database with what its WAL holds, and writes nothing to it.
+    let source = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(file).read_only(true))
+        .await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(copy.display().to_string())
+        .execute(&source)
+        .await?;
+    source.close().await;
+    let started = std::time::Instant::now();
+    let store = dezky_store::open(&copy.display().to_string()).await?;
+    let events = store.next_seq().await?;
+    let caught_up = measure::index_catch_up(store.as_ref()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    drop(store);
+    remove_copy();
+    anyhow::ensure!(
+        caught_up?.is_some(),
+        "{} is not a SQLite database of dezky",
+        file.display()
+    );
+    eprintln!(
+        "indexed {events} events in {seconds:.2} s: {:.0} events/s",
+        events as f64 / seconds
+    );
     Ok(())
 }
 

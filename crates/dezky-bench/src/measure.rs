@@ -17,6 +17,33 @@ pub struct AppendResult {
     pub p99_ms: f64,
 }
 
+/// How far SQLite's index file was behind when a run of appends ended, and how long it took
+/// to catch up from there: an append rate is only sustainable if the indexer keeps pace.
+pub struct IndexCatchUp {
+    pub lag_events: u64,
+    pub seconds: f64,
+}
+
+/// Called right after the appends: `None` on PostgreSQL (no index file). Gives up after ten
+/// minutes.
+pub async fn index_catch_up(store: &dyn Store) -> anyhow::Result<Option<IndexCatchUp>> {
+    let started = Instant::now();
+    let Some(lag_events) = store.text_index_lag().await? else {
+        return Ok(None);
+    };
+    while store.text_index_lag().await? != Some(0) {
+        anyhow::ensure!(
+            started.elapsed().as_secs() < 600,
+            "the index file was still behind ten minutes after the appends"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Ok(Some(IndexCatchUp {
+        lag_events,
+        seconds: started.elapsed().as_secs_f64(),
+    }))
+}
+
 /// `writers` tasks append `total` events between them, `batch` per call, each call waiting for
 /// its durable commit (as an ingest request does).
 pub async fn append_throughput(

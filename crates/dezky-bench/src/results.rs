@@ -97,6 +97,9 @@ pub struct AppendRun {
     /// Latency of one call, from calling to the durable acknowledgment.
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// SQLite: how long after the last append its index file had caught up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_catch_up_seconds: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -167,6 +167,7 @@ mod tests {
             events_per_second: rate,
             p50_ms: 1.0,
             p99_ms: 2.0,
+            index_catch_up_seconds: None,
         }
     }
 

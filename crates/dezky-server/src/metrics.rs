@@ -74,6 +74,11 @@ impl Metrics {
     }
 }
 
+/// One unlabelled gauge in the text exposition format (for values read when scraped).
+pub fn render_gauge(name: &str, help: &str, value: u64) -> String {
+    format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +93,15 @@ mod tests {
         assert!(text.contains("# TYPE dezky_http_requests_total counter\n"));
         assert!(text.contains("dezky_http_requests_total{status=\"200\"} 2\n"));
         assert!(text.contains("dezky_audit_duplicates_skipped_total{source=\"portal\"} 1\n"));
+    }
+
+    #[test]
+    fn renders_a_gauge() {
+        assert_eq!(
+            render_gauge("dezky_text_index_lag_events", "events not indexed yet", 7),
+            "# HELP dezky_text_index_lag_events events not indexed yet\n\
+             # TYPE dezky_text_index_lag_events gauge\n\
+             dezky_text_index_lag_events 7\n"
+        );
     }
 }

@@ -118,6 +118,11 @@ impl PostgresDb {
     /// segments are recycled by their own schedule (README, "Erasure and the disk").
     fn after_erasure_commit(&self) {}
 
+    /// The free-text index is a GIN index written by the append itself: there is no lag.
+    async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
     /// Merges the free-text index's pending list on another connection once the appends
     /// committed since the last merge reach `MERGE_TEXT_INDEX_EVERY` events, unless a merge
     /// of this instance is already running. Called after every append that commits (group

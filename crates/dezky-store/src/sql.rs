@@ -443,6 +443,10 @@ macro_rules! implement_store {
                 Ok(next as u64)
             }
 
+            async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
+                self.db.text_index_lag().await
+            }
+
             async fn chain_head(&self) -> Result<ChainHead, StoreError> {
                 let (next_seq, _, head_hash): (i64, i64, String) =
                     sqlx::query_as(sql::SELECT_HEAD).fetch_one(self.db.pool()).await?;

@@ -185,6 +185,20 @@ impl SqliteDb {
         self.text_index_wake.notify_one();
     }
 
+    /// The events from the index file's `next_seq` to the head, read in one statement (one
+    /// snapshot of both files). Zero when the index is ahead, as it is for a moment before it
+    /// rebuilds itself for a database restored from an older backup.
+    async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
+        let lag: i64 = sqlx::query_scalar(&format!(
+            "SELECT max(0, (SELECT next_seq FROM chain_head WHERE id = 1) - \
+             (SELECT next_seq FROM {}.text_index_state WHERE id = 1))",
+            crate::text_index::ATTACHED_AS
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some(lag as u64))
+    }
+
     /// The WAL still holds every page as it was before the erasure (the frames of the appends
     /// that wrote them): once the erasure is in the database file, the WAL is checkpointed and
     /// truncated, on a connection of its own. A reader on an older snapshot keeps the WAL alive,

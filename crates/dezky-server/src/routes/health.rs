@@ -33,8 +33,22 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // SQLite's index file is filled behind the appends; its lag is read when scraped. A
+    // database that does not answer leaves the gauge out rather than failing the scrape.
+    let text_index_lag = match state.store.text_index_lag().await {
+        Ok(Some(lag)) => crate::metrics::render_gauge(
+            "dezky_text_index_lag_events",
+            "appended events SQLite's search index has not reached yet (searches scan them)",
+            lag,
+        ),
+        Ok(None) => String::new(),
+        Err(error) => {
+            tracing::warn!(%error, "the text index lag could not be read for /metrics");
+            String::new()
+        }
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render() + &state.ingest.status.render_metrics(),
+        state.metrics.render() + &state.ingest.status.render_metrics() + &text_index_lag,
     )
 }

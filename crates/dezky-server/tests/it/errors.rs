@@ -1,11 +1,12 @@
 //! The HTTP surface around the API: health, metrics, OpenAPI, JSON 404/405.
 
 use crate::support::app::{error_code, spawn};
-use dezky_testkit::{TestDatabase, on_both_backends};
+use dezky_testkit::{TestBackend, TestDatabase, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn health_metrics_and_openapi_are_served(db: TestDatabase) {
+    let backend = db.backend;
     let app = spawn(db).await;
     let health: Value = app
         .http
@@ -30,6 +31,17 @@ async fn health_metrics_and_openapi_are_served(db: TestDatabase) {
     let text = metrics.text().await.unwrap();
     assert!(text.contains("# TYPE dezky_http_requests_total counter"));
     assert!(text.contains("dezky_http_requests_total{status=\"200\"}"));
+    // SQLite's index file lags behind the appends; PostgreSQL indexes inside them.
+    let lag = text
+        .lines()
+        .find_map(|line| line.strip_prefix("dezky_text_index_lag_events "));
+    match backend {
+        TestBackend::Sqlite => {
+            assert!(text.contains("# TYPE dezky_text_index_lag_events gauge\n"));
+            assert!(lag.is_some_and(|value| value.parse::<u64>().is_ok()), "{text}");
+        }
+        TestBackend::Postgres => assert_eq!(lag, None),
+    }
     let document: Value = app
         .http
         .get(app.url("/api/v1/openapi.json"))

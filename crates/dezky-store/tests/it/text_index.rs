@@ -671,11 +671,28 @@ async fn a_store_opened_without_indexing_leaves_the_index_file_alone() {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let mut index = text_index_file(&db).await;
     assert_eq!(indexed_next_seq(&mut index).await, 0);
+    assert_eq!(store.text_index_lag().await.unwrap(), Some(2));
     assert_eq!(matching(&store, "Akte-2").await, vec![1]);
     assert_eq!(matching(&store, "akte").await, vec![1, 0]);
 
     // The same database opened as the server opens it is indexed.
     drop(store);
-    let _server = open(&db).await;
+    let server = open(&db).await;
     wait_until_indexed(&db, 2).await;
+    assert_eq!(server.text_index_lag().await.unwrap(), Some(0));
+}
+
+/// PostgreSQL's text index is written by the append itself: it reports no lag at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reports_no_text_index_lag() {
+    let db = TestDatabase::create(TestBackend::Postgres).await;
+    let store = open(&db).await;
+    store
+        .append_events(
+            vec![named("file.uploaded", "Akte-1.pdf")],
+            Timestamp::from_millis(2_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.text_index_lag().await.unwrap(), None);
 }
