@@ -93,9 +93,20 @@ pub(crate) fn placeholders(rows: usize, arity: usize, dialect: Dialect) -> Strin
     text
 }
 
+/// `INSERT OR FAIL` on SQLite: with the default `ABORT`, a multi-row INSERT inside a
+/// transaction keeps a statement journal (a copy of each page it changes first) to undo only
+/// itself; any failure of an append rolls its whole transaction back anyway.
+fn insert_verb(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "INSERT OR FAIL",
+        Dialect::Postgres => "INSERT",
+    }
+}
+
 pub(crate) fn insert_events_sql(rows: usize, dialect: Dialect) -> String {
     format!(
-        "INSERT INTO audit_events ({EVENT_INSERT_COLUMNS}) VALUES {}",
+        "{} INTO audit_events ({EVENT_INSERT_COLUMNS}) VALUES {}",
+        insert_verb(dialect),
         placeholders(rows, EVENT_INSERT_ARITY, dialect)
     )
 }
@@ -150,7 +161,8 @@ pub(crate) const INSERT_NODES_UNNEST: &str =
 
 pub(crate) fn insert_nodes_sql(rows: usize, dialect: Dialect) -> String {
     format!(
-        "INSERT INTO merkle_nodes (level, idx, hash) VALUES {}",
+        "{} INTO merkle_nodes (level, idx, hash) VALUES {}",
+        insert_verb(dialect),
         placeholders(rows, 3, dialect)
     )
 }

@@ -118,7 +118,11 @@ pub(crate) async fn open(database: &Path) -> Result<SqliteConnection, sqlx::Erro
         // keeps its 4 KiB pages until it is deleted and rebuilt.
         .pragma("page_size", PAGE_BYTES.to_string())
         // A checkpoint every 128 MiB of log, as the writer's (32,000 of its 4 KiB pages).
-        .pragma("wal_autocheckpoint", (128 * 1024 * 1024 / PAGE_BYTES).to_string());
+        .pragma("wal_autocheckpoint", (128 * 1024 * 1024 / PAGE_BYTES).to_string())
+        // FTS5 writes its shadow tables through statements nested in the pass's INSERT, and
+        // SQLite journals their pages for each statement; with the default temp store those
+        // journals were a file, written with a system call per page.
+        .pragma("temp_store", "memory");
     let mut connection = SqliteConnection::connect_with(&options).await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut connection)
