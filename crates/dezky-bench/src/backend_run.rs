@@ -85,6 +85,8 @@ pub async fn run(backend: TestBackend, sizes: &Sizes, dezky_bin: &Path) -> anyho
             dezky.events_per_second
         );
         let caught_up = catch_up(store.as_ref(), label).await?;
+        // Closed before the original design runs on the same database (its indexer polls).
+        drop(store);
         result
             .append
             .push(append_run(writers, 1, sizes.append_events, dezky, caught_up));

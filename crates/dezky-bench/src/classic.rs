@@ -134,28 +134,33 @@ async fn reindex(file: &std::path::Path) -> anyhow::Result<()> {
         }
     };
     remove_copy();
-    // VACUUM INTO copies the database with what its WAL holds, and writes nothing to it.
-    let source = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(file).read_only(true))
-        .await?;
-    sqlx::query("VACUUM INTO ?")
-        .bind(copy.display().to_string())
-        .execute(&source)
-        .await?;
-    source.close().await;
-    let started = std::time::Instant::now();
-    let store = dezky_store::open(&copy.display().to_string()).await?;
-    let events = store.next_seq().await?;
-    let caught_up = measure::index_catch_up(store.as_ref()).await;
-    let seconds = started.elapsed().as_secs_f64();
-    drop(store);
+    let measured = async {
+        // VACUUM INTO copies the database with what its WAL holds, and writes nothing to it.
+        let source = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(file).read_only(true))
+            .await?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(copy.display().to_string())
+            .execute(&source)
+            .await?;
+        source.close().await;
+        let started = std::time::Instant::now();
+        let store = dezky_store::open(&copy.display().to_string()).await?;
+        let events = store.next_seq().await?;
+        let caught_up = measure::index_catch_up(store.as_ref()).await?;
+        anyhow::ensure!(
+            caught_up.is_some(),
+            "{} is not a SQLite database of dezky",
+            file.display()
+        );
+        anyhow::Ok((events, started.elapsed().as_secs_f64()))
+    }
+    .await;
+    // The store (and its indexer) is gone with the block; the copy goes whether or not the
+    // measurement worked.
     remove_copy();
-    anyhow::ensure!(
-        caught_up?.is_some(),
-        "{} is not a SQLite database of dezky",
-        file.display()
-    );
+    let (events, seconds) = measured?;
     eprintln!(
         "indexed {events} events in {seconds:.2} s: {:.0} events/s",
         events as f64 / seconds

@@ -132,9 +132,9 @@ pub trait Store:
     /// The next `seq` the log will assign (the number of events ever appended).
     async fn next_seq(&self) -> Result<u64, StoreError>;
 
-    /// How many appended events SQLite's index file has not reached yet (searches scan them,
-    /// so a lag costs query time, never correctness); `None` on PostgreSQL, which indexes
-    /// inside the append transaction.
+    /// How many hot events SQLite's index file has not reached yet (searches scan them, so a
+    /// lag costs query time, never correctness; archived events are neither indexed nor
+    /// counted); `None` on PostgreSQL, which indexes inside the append transaction.
     async fn text_index_lag(&self) -> Result<Option<u64>, StoreError>;
 
     async fn create_api_token(

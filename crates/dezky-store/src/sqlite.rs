@@ -185,13 +185,16 @@ impl SqliteDb {
         self.text_index_wake.notify_one();
     }
 
-    /// The events from the index file's `next_seq` to the head, read in one statement (one
-    /// snapshot of both files). Zero when the index is ahead, as it is for a moment before it
-    /// rebuilds itself for a database restored from an older backup.
+    /// The hot events from the index file's `next_seq` to the head, read in one statement
+    /// (one snapshot of both files): archived events are never indexed nor scanned, so an
+    /// index rebuilt from empty does not count them. Zero when the index is ahead, as it is
+    /// for a moment before it rebuilds itself for a database restored from an older backup.
     async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
         let lag: i64 = sqlx::query_scalar(&format!(
-            "SELECT max(0, (SELECT next_seq FROM chain_head WHERE id = 1) - \
-             (SELECT next_seq FROM {}.text_index_state WHERE id = 1))",
+            "SELECT max(0, head - max(indexed, coalesce(oldest_hot, head))) FROM (SELECT \
+             (SELECT next_seq FROM chain_head WHERE id = 1) AS head, \
+             (SELECT next_seq FROM {}.text_index_state WHERE id = 1) AS indexed, \
+             (SELECT min(seq) FROM audit_events) AS oldest_hot)",
             crate::text_index::ATTACHED_AS
         ))
         .fetch_one(&self.pool)

@@ -40,6 +40,8 @@ const EVENTS_PER_PASS: i64 = 20_000;
 const PRUNES_PER_PASS: i64 = 20_000;
 /// The index file's page size (for a file created from now on).
 const PAGE_BYTES: i64 = 8192;
+/// A checkpoint once this much log has accumulated: the writer's 32,000 pages of 4 KiB.
+const CHECKPOINT_WAL_BYTES: i64 = 32_000 * 4096;
 /// The indexer's page cache in KiB (SQLite's `cache_size` takes negative numbers as KiB).
 const INDEXER_CACHE_KIB: i64 = 32 * 1024;
 /// How often the indexer looks for work nobody told it about (appends by another process).
@@ -112,18 +114,26 @@ pub(crate) async fn open(database: &Path) -> Result<SqliteConnection, sqlx::Erro
         .pragma("cache_size", (-INDEXER_CACHE_KIB).to_string())
         // Twice SQLite's default page: half the page splits and one level less in the seven
         // query indexes, whose inserts land at the end of every tenant's, action's and e-mail's
-        // range. With `OR FAIL` below: the same user CPU to index 400,000 events and ~10 %
+        // range. With `OR FAIL` in `COPY_KEYS`: the same user CPU to index 400,000 events and ~10 %
         // less system CPU, lower in 10 of 11 alternated pairs (docs/PERFORMANCE.md,
         // "Thirteenth session"). It takes effect only when the file is created: an older file
         // keeps its 4 KiB pages until it is deleted and rebuilt.
         .pragma("page_size", PAGE_BYTES.to_string())
-        // A checkpoint every 128 MiB of log, as the writer's (32,000 of its 4 KiB pages).
-        .pragma("wal_autocheckpoint", (128 * 1024 * 1024 / PAGE_BYTES).to_string())
         // FTS5 writes its shadow tables through statements nested in the pass's INSERT, and
         // SQLite journals their pages for each statement; with the default temp store those
         // journals were a file, written with a system call per page.
         .pragma("temp_store", "memory");
     let mut connection = SqliteConnection::connect_with(&options).await?;
+    // In pages, so set for the page size the file has (an older file keeps 4 KiB pages).
+    let page_bytes: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut connection)
+        .await?;
+    sqlx::raw_sql(&format!(
+        "PRAGMA wal_autocheckpoint = {}",
+        CHECKPOINT_WAL_BYTES / page_bytes.max(512)
+    ))
+    .execute(&mut connection)
+    .await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut connection)
         .await?;

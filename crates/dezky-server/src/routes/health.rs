@@ -30,20 +30,29 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     ))
 }
 
+/// How long `/metrics` waits for the database to read the text index lag.
+const LAG_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // SQLite's index file is filled behind the appends; its lag is read when scraped. A
-    // database that does not answer leaves the gauge out rather than failing the scrape.
-    let text_index_lag = match state.store.text_index_lag().await {
-        Ok(Some(lag)) => crate::metrics::render_gauge(
+    // database that does not answer in time leaves the gauge out rather than stalling or
+    // failing the scrape.
+    let lag = tokio::time::timeout(LAG_READ_TIMEOUT, state.store.text_index_lag()).await;
+    let text_index_lag = match lag {
+        Ok(Ok(Some(lag))) => crate::metrics::render_gauge(
             "dezky_text_index_lag_events",
             "appended events SQLite's search index has not reached yet (searches scan them)",
             lag,
         ),
-        Ok(None) => String::new(),
-        Err(error) => {
+        Ok(Ok(None)) => String::new(),
+        Ok(Err(error)) => {
             tracing::warn!(%error, "the text index lag could not be read for /metrics");
+            String::new()
+        }
+        Err(_) => {
+            tracing::warn!("the text index lag was not read within a second; /metrics leaves it out");
             String::new()
         }
     };

@@ -98,6 +98,27 @@ pub(crate) async fn append_and_index(
     wait_until_indexed(db, i64::try_from(next_seq).unwrap()).await;
 }
 
+/// The record of archive batch "batch-0" holding `start_seq..=end_seq` (its digests and keys
+/// are placeholders: these tests never read the archive).
+fn archive_batch(start_seq: u64, end_seq: u64) -> dezky_store::ArchiveBatch {
+    dezky_store::ArchiveBatch {
+        id: "batch-0".into(),
+        archived_at: Timestamp::from_millis(3_000),
+        start_seq,
+        end_seq,
+        event_count: end_seq - start_seq + 1,
+        erased_events: 0,
+        bytes_compressed: 1,
+        bytes_uncompressed: 1,
+        data_sha256: "d".into(),
+        manifest_sha256: "m".into(),
+        data_key: "k/data".into(),
+        manifest_key: "k/manifest".into(),
+        original_manifest_sha256: "m".into(),
+        revision: 0,
+    }
+}
+
 /// A store with `count` events named `Akte-<index>.pdf`, all in the index file.
 async fn indexed_files(count: i64) -> (TestDatabase, Arc<dyn Store>) {
     let db = TestDatabase::create(TestBackend::Sqlite).await;
@@ -612,23 +633,7 @@ async fn sqlite_free_text_folds_unicode_case_and_keeps_wildcards_literal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_events_leave_the_index_file() {
     let (db, store) = indexed_files(10).await;
-    let batch = dezky_store::ArchiveBatch {
-        id: "batch-0".into(),
-        archived_at: Timestamp::from_millis(3_000),
-        start_seq: 0,
-        end_seq: 3,
-        event_count: 4,
-        erased_events: 0,
-        bytes_compressed: 1,
-        bytes_uncompressed: 1,
-        data_sha256: "d".into(),
-        manifest_sha256: "m".into(),
-        data_key: "k/data".into(),
-        manifest_key: "k/manifest".into(),
-        original_manifest_sha256: "m".into(),
-        revision: 0,
-    };
-    store.record_archive_batch(batch).await.unwrap();
+    store.record_archive_batch(archive_batch(0, 3)).await.unwrap();
     let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
     let deleted = store
         .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
@@ -647,6 +652,33 @@ async fn archived_events_leave_the_index_file() {
     .await;
     assert_eq!(keyed(&db).await, (4..11).collect::<Vec<i64>>());
     assert_eq!(matching(&store, "Akte-").await, vec![9, 8, 7, 6, 5, 4]);
+}
+
+/// The lag counts the hot events the index has not reached: archived events are never indexed
+/// (nor scanned by searches), so they are not part of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_lag_leaves_archived_events_out() {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = dezky_store::open_with(&db.url, dezky_store::Indexing::Off)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let events = (0..10)
+        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
+        .collect();
+    store
+        .append_events(events, Timestamp::from_millis(2_000))
+        .await
+        .unwrap();
+    assert_eq!(store.text_index_lag().await.unwrap(), Some(10));
+    store.record_archive_batch(archive_batch(0, 3)).await.unwrap();
+    let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
+    store
+        .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
+        .await
+        .unwrap();
+    // Seqs 4..=9 and the archival record 10 are hot and not indexed; 0..=3 are gone.
+    assert_eq!(store.text_index_lag().await.unwrap(), Some(7));
 }
 
 /// A command that only reads opens the store without an indexer: the index file does not move
