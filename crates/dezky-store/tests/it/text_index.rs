@@ -98,15 +98,25 @@ pub(crate) async fn append_and_index(
     wait_until_indexed(db, i64::try_from(next_seq).unwrap()).await;
 }
 
-/// The record of archive batch "batch-0" holding `start_seq..=end_seq` (its digests and keys
-/// are placeholders: these tests never read the archive).
-fn archive_batch(start_seq: u64, end_seq: u64) -> dezky_store::ArchiveBatch {
-    dezky_store::ArchiveBatch {
+/// A SQLite store opened as the read-only commands open it: no indexer runs.
+async fn unindexed_store() -> (TestDatabase, Arc<dyn Store>) {
+    let db = TestDatabase::create(TestBackend::Sqlite).await;
+    let store = dezky_store::open_with(&db.url, dezky_store::Indexing::Off)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    (db, store)
+}
+
+/// Records seqs 0..=3 as archive batch "batch-0" (its digests and keys are placeholders: these
+/// tests never read the archive) and deletes them from hot storage; returns how many went.
+async fn archive_first_four(store: &Arc<dyn Store>) -> u64 {
+    let batch = dezky_store::ArchiveBatch {
         id: "batch-0".into(),
         archived_at: Timestamp::from_millis(3_000),
-        start_seq,
-        end_seq,
-        event_count: end_seq - start_seq + 1,
+        start_seq: 0,
+        end_seq: 3,
+        event_count: 4,
         erased_events: 0,
         bytes_compressed: 1,
         bytes_uncompressed: 1,
@@ -116,7 +126,13 @@ fn archive_batch(start_seq: u64, end_seq: u64) -> dezky_store::ArchiveBatch {
         manifest_key: "k/manifest".into(),
         original_manifest_sha256: "m".into(),
         revision: 0,
-    }
+    };
+    store.record_archive_batch(batch).await.unwrap();
+    let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
+    store
+        .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
+        .await
+        .unwrap()
 }
 
 /// A store with `count` events named `Akte-<index>.pdf`, all in the index file.
@@ -633,13 +649,7 @@ async fn sqlite_free_text_folds_unicode_case_and_keeps_wildcards_literal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_events_leave_the_index_file() {
     let (db, store) = indexed_files(10).await;
-    store.record_archive_batch(archive_batch(0, 3)).await.unwrap();
-    let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
-    let deleted = store
-        .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
-        .await
-        .unwrap();
-    assert_eq!(deleted, 4);
+    assert_eq!(archive_first_four(&store).await, 4);
     wait_for_index(&db, "the archived events pruned", |index| {
         Box::pin(async move {
             let rows: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM audit_events_text ORDER BY rowid")
@@ -658,11 +668,7 @@ async fn archived_events_leave_the_index_file() {
 /// (nor scanned by searches), so they are not part of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_index_lag_leaves_archived_events_out() {
-    let db = TestDatabase::create(TestBackend::Sqlite).await;
-    let store = dezky_store::open_with(&db.url, dezky_store::Indexing::Off)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let (_db, store) = unindexed_store().await;
     let events = (0..10)
         .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
         .collect();
@@ -671,12 +677,7 @@ async fn the_index_lag_leaves_archived_events_out() {
         .await
         .unwrap();
     assert_eq!(store.text_index_lag().await.unwrap(), Some(10));
-    store.record_archive_batch(archive_batch(0, 3)).await.unwrap();
-    let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
-    store
-        .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
-        .await
-        .unwrap();
+    assert_eq!(archive_first_four(&store).await, 4);
     // Seqs 4..=9 and the archival record 10 are hot and not indexed; 0..=3 are gone.
     assert_eq!(store.text_index_lag().await.unwrap(), Some(7));
 }
@@ -685,11 +686,7 @@ async fn the_index_lag_leaves_archived_events_out() {
 /// (the indexer would have run within its one-second poll), and queries still find every event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_opened_without_indexing_leaves_the_index_file_alone() {
-    let db = TestDatabase::create(TestBackend::Sqlite).await;
-    let store = dezky_store::open_with(&db.url, dezky_store::Indexing::Off)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let (db, store) = unindexed_store().await;
     store
         .append_events(
             vec![
