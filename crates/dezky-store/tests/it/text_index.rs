@@ -135,14 +135,18 @@ async fn archive_first_four(store: &Arc<dyn Store>) -> u64 {
         .unwrap()
 }
 
+/// `count` uploads of files named `Akte-<index>.pdf`.
+fn akte_files(count: i64) -> Vec<dezky_core::NewAuditEvent> {
+    (0..count)
+        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
+        .collect()
+}
+
 /// A store with `count` events named `Akte-<index>.pdf`, all in the index file.
 async fn indexed_files(count: i64) -> (TestDatabase, Arc<dyn Store>) {
     let db = TestDatabase::create(TestBackend::Sqlite).await;
     let store = open(&db).await;
-    let events = (0..count)
-        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
-        .collect();
-    append_and_index(&db, &store, events).await;
+    append_and_index(&db, &store, akte_files(count)).await;
     (db, store)
 }
 
@@ -669,11 +673,8 @@ async fn archived_events_leave_the_index_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_index_lag_leaves_archived_events_out() {
     let (_db, store) = unindexed_store().await;
-    let events = (0..10)
-        .map(|index| named("file.uploaded", &format!("Akte-{index}.pdf")))
-        .collect();
     store
-        .append_events(events, Timestamp::from_millis(2_000))
+        .append_events(akte_files(10), Timestamp::from_millis(2_000))
         .await
         .unwrap();
     assert_eq!(store.text_index_lag().await.unwrap(), Some(10));
