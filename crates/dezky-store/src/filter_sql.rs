@@ -105,8 +105,8 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
     let fields = field_conditions(query, dialect);
     let sqlite_hot = dialect == Dialect::Sqlite && table == EventTable::Hot;
     // SQLite's hot events take the field conditions inside their candidates (below), which
-    // match them exactly. Repeated outside they would be wrong for the planner: `source = ?`
-    // would pick the (source, external_id) index and walk every event of the source. Only
+    // match them exactly. Repeated outside they could only mislead the planner (when the
+    // events table had a (source, external_id) index, `source = ?` walked it). Only
     // the e-mail is checked again on the event: erasure may have removed it since the index
     // file copied it (until the indexer reaches the erasure's record).
     for condition in bounds
@@ -262,8 +262,8 @@ fn sqlite_indexed_candidates(query: &AuditQuery, bounds: &[Condition], fields: &
 
 /// The events a search must look at beyond the text index: those it has not reached yet
 /// (`text_index`). Read in the same statement as the index, so from the same snapshot of it.
-/// `NOT INDEXED`: only the rowid range may drive this scan (the planner would otherwise walk
-/// the (source, external_id) index for `source = ?`, every event of the source).
+/// `NOT INDEXED`: only the rowid range may drive this scan, whatever index the events table
+/// has now or gains later.
 const SQLITE_NOT_YET_INDEXED: &str =
     "SELECT seq FROM audit_events NOT INDEXED WHERE seq >= (SELECT next_seq FROM text_index.text_index_state)";
 

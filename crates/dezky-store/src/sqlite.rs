@@ -5,8 +5,8 @@
 //! `dezky token create`, takes turns with us).
 //!
 //! The writer has its own, larger page cache: an append touches the newest pages of the table
-//! and of every index, and some indexes (external ids, e-mails) take keys at random places, so a
-//! warm cache saves reading those pages back on every commit. Only the writer gets it, because
+//! and of its indexes, and the duplicate lookup's key index (`sqlite_dedup`) takes keys at
+//! random places, so a warm cache saves reading those pages back on every commit. Only the writer gets it, because
 //! the cache is per connection and readers are many.
 
 use crate::event_row::SELECT_EVENTS_IN_ORDER;
@@ -177,6 +177,9 @@ impl SqliteDb {
 
     async fn run_migrations(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        if crate::sqlite_dedup::adopt_compact_keys(&self.writer).await? {
+            tracing::info!("the duplicate lookup now uses compact keys (audit_dedup)");
+        }
         Ok(())
     }
 
@@ -276,21 +279,6 @@ fn open_evidence_reader(path: &Path) -> Result<rusqlite::Connection, rusqlite::E
     Ok(connection)
 }
 
-/// Which of `ids` the log holds for `source` (SQLite picks the unique index for the IN list).
-async fn find_stored_ids(
-    connection: &mut sqlx::SqliteConnection,
-    source: &str,
-    ids: &[&str],
-) -> Result<Vec<String>, sqlx::Error> {
-    let list = vec!["?"; ids.len()].join(", ");
-    let select = format!("SELECT external_id FROM audit_events WHERE source = ? AND external_id IN ({list})");
-    let mut query = sqlx::query_scalar::<_, String>(&select).bind(source);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.fetch_all(connection).await
-}
-
 /// Writes a group's rows and Merkle nodes with multi-row INSERTs (SQLite has no arrays).
 async fn insert_rows(
     connection: &mut sqlx::SqliteConnection,
@@ -313,6 +301,11 @@ async fn insert_rows(
         }
         query.execute(&mut *connection).await?;
     }
+    let with_ids = rows.iter().filter_map(|row| {
+        let id = row.event.external_id.as_deref()?;
+        Some((row.seq, row.event.source.as_str(), id))
+    });
+    crate::sqlite_dedup::insert_keys(&mut *connection, with_ids).await?;
     for chunk in nodes.chunks(crate::sql::ROWS_PER_INSERT) {
         let insert = crate::sql::insert_nodes_sql(chunk.len(), crate::filter_sql::Dialect::Sqlite);
         let mut query = sqlx::query(&insert);
@@ -333,7 +326,7 @@ implement_store!(
     Sqlite,
     filter_sql::Dialect::Sqlite,
     "",
-    find_stored_ids,
+    crate::sqlite_dedup::find_stored_ids,
     read_evidence,
     insert_rows
 );

@@ -3,6 +3,7 @@
 mod append;
 mod append_only;
 mod control;
+mod dedup;
 mod erased_bytes;
 mod evidence;
 mod invites;
@@ -66,4 +67,31 @@ pub async fn raw_execute(db: &TestDatabase, statement: &str) -> Result<u64, sqlx
             result
         }
     }
+}
+
+/// Records seqs 0..=3 as archive batch "batch-0" (its digests and keys are placeholders: these
+/// tests never read the archive) and deletes them from hot storage; returns how many went.
+pub async fn archive_first_four(store: &Arc<dyn Store>) -> u64 {
+    let batch = dezky_store::ArchiveBatch {
+        id: "batch-0".into(),
+        archived_at: Timestamp::from_millis(3_000),
+        start_seq: 0,
+        end_seq: 3,
+        event_count: 4,
+        erased_events: 0,
+        bytes_compressed: 1,
+        bytes_uncompressed: 1,
+        data_sha256: "d".into(),
+        manifest_sha256: "m".into(),
+        data_key: "k/data".into(),
+        manifest_key: "k/manifest".into(),
+        original_manifest_sha256: "m".into(),
+        revision: 0,
+    };
+    store.record_archive_batch(batch).await.unwrap();
+    let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
+    store
+        .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
+        .await
+        .unwrap()
 }

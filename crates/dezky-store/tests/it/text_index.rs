@@ -4,7 +4,7 @@
 //! index, which then holds exactly the hot events with their current fields. PostgreSQL merges
 //! its GIN pending list after each group commit.
 
-use crate::{event, ingested, open};
+use crate::{archive_first_four, event, ingested, open};
 use dezky_core::query::{QueryPurpose, RawAuditQuery};
 use dezky_core::{ApiTokenSecret, AuditQuery, Timestamp, TokenScope};
 use dezky_store::{ColdErasure, CursorWrite, ErasureSubject, NewApiToken, Store};
@@ -106,33 +106,6 @@ async fn unindexed_store() -> (TestDatabase, Arc<dyn Store>) {
         .unwrap();
     store.migrate().await.unwrap();
     (db, store)
-}
-
-/// Records seqs 0..=3 as archive batch "batch-0" (its digests and keys are placeholders: these
-/// tests never read the archive) and deletes them from hot storage; returns how many went.
-async fn archive_first_four(store: &Arc<dyn Store>) -> u64 {
-    let batch = dezky_store::ArchiveBatch {
-        id: "batch-0".into(),
-        archived_at: Timestamp::from_millis(3_000),
-        start_seq: 0,
-        end_seq: 3,
-        event_count: 4,
-        erased_events: 0,
-        bytes_compressed: 1,
-        bytes_uncompressed: 1,
-        data_sha256: "d".into(),
-        manifest_sha256: "m".into(),
-        data_key: "k/data".into(),
-        manifest_key: "k/manifest".into(),
-        original_manifest_sha256: "m".into(),
-        revision: 0,
-    };
-    store.record_archive_batch(batch).await.unwrap();
-    let archived = |_: &dezky_store::ArchiveBatch, _: u64| event("audit.archived", 3_000);
-    store
-        .delete_archived_events("batch-0", &archived, Timestamp::from_millis(3_000))
-        .await
-        .unwrap()
 }
 
 /// `count` uploads of files named `Akte-<index>.pdf`.
