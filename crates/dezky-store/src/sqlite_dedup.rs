@@ -56,12 +56,14 @@ pub(crate) async fn insert_keys<'a>(
 /// fills the table from the stored events and drops that index, in one write transaction, so
 /// a crash leaves either the old lookup or the new one whole. True if it did.
 pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<bool, sqlx::Error> {
+    // Looked at first without the write lock: every open asks, and a command that only reads
+    // must not queue behind a running server's appends to learn that nothing is to be done.
+    if !has_legacy_index(writer.acquire().await?.as_mut()).await? {
+        return Ok(false);
+    }
     let mut transaction = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let legacy: Option<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?")
-        .bind(LEGACY_INDEX)
-        .fetch_optional(&mut *transaction)
-        .await?;
-    if legacy.is_none() {
+    // Again under the lock: another process may have adopted the keys in between.
+    if !has_legacy_index(&mut transaction).await? {
         return Ok(false);
     }
     sqlx::query("DELETE FROM audit_dedup")
@@ -91,4 +93,12 @@ pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<bool, sqlx
         .await?;
     transaction.commit().await?;
     Ok(true)
+}
+
+async fn has_legacy_index(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?")
+        .bind(LEGACY_INDEX)
+        .fetch_optional(connection)
+        .await?;
+    Ok(found.is_some())
 }
