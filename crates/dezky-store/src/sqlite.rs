@@ -286,6 +286,11 @@ async fn insert_rows(
     recorded_at_ms: i64,
     nodes: &[(dezky_chain::merkle::NodeId, dezky_chain::merkle::Hash)],
 ) -> Result<(), sqlx::Error> {
+    let with_ids = rows.iter().filter_map(|row| {
+        let id = row.event.external_id.as_deref()?;
+        Some((row.seq, row.event.source.as_str(), id))
+    });
+    crate::sqlite_dedup::insert_keys(&mut *connection, with_ids).await?;
     for chunk in rows.chunks(crate::sql::ROWS_PER_INSERT) {
         let insert = crate::sql::insert_events_sql(chunk.len(), crate::filter_sql::Dialect::Sqlite);
         let mut query = sqlx::query(&insert);
@@ -301,11 +306,6 @@ async fn insert_rows(
         }
         query.execute(&mut *connection).await?;
     }
-    let with_ids = rows.iter().filter_map(|row| {
-        let id = row.event.external_id.as_deref()?;
-        Some((row.seq, row.event.source.as_str(), id))
-    });
-    crate::sqlite_dedup::insert_keys(&mut *connection, with_ids).await?;
     for chunk in nodes.chunks(crate::sql::ROWS_PER_INSERT) {
         let insert = crate::sql::insert_nodes_sql(chunk.len(), crate::filter_sql::Dialect::Sqlite);
         let mut query = sqlx::query(&insert);

@@ -66,9 +66,11 @@ pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<bool, sqlx
     if !has_legacy_index(&mut transaction).await? {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM audit_dedup")
-        .execute(&mut *transaction)
-        .await?;
+    // Filled in seq order with its index built after: one sort instead of an insert at a
+    // random place per event.
+    for statement in ["DELETE FROM audit_dedup", "DROP INDEX audit_dedup_key"] {
+        sqlx::query(statement).execute(&mut *transaction).await?;
+    }
     let mut after = -1_i64;
     loop {
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -88,9 +90,13 @@ pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<bool, sqlx
         )
         .await?;
     }
-    sqlx::query(&format!("DROP INDEX {LEGACY_INDEX}"))
-        .execute(&mut *transaction)
-        .await?;
+    let finish = [
+        "CREATE INDEX audit_dedup_key ON audit_dedup (key)".to_owned(),
+        format!("DROP INDEX {LEGACY_INDEX}"),
+    ];
+    for statement in &finish {
+        sqlx::query(statement).execute(&mut *transaction).await?;
+    }
     transaction.commit().await?;
     Ok(true)
 }

@@ -4,7 +4,7 @@
 -- rewrites that many fewer of its pages (docs/PERFORMANCE.md, "Fourteenth session").
 --
 -- SQLite cannot compute the key: the store fills this table for the events already stored and
--- then drops audit_events_source_external_id, in one transaction, when it opens the database.
+-- then drops audit_events_source_external_id, in one transaction, when it runs its migrations.
 -- Keys may collide; a lookup confirms each match against the event's own source and id.
 CREATE TABLE audit_dedup (
     seq INTEGER PRIMARY KEY,  -- the event's seq
@@ -17,3 +17,4 @@ CREATE TRIGGER audit_events_dedup_delete AFTER DELETE ON audit_events
 BEGIN
     DELETE FROM audit_dedup WHERE seq = old.seq;
 END;
+

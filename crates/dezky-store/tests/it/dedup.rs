@@ -1,5 +1,5 @@
 //! SQLite finds duplicates through compact keys (`audit_dedup`, dezky-store's `dedup_key`):
-//! a database from before them adopts them when opened, a key shared by two pairs is confirmed
+//! a database from before them adopts them when migrated, a key shared by two pairs is confirmed
 //! against the event itself, and archived events take their keys with them.
 
 use crate::{archive_first_four, ingested, open, raw_execute};
@@ -22,10 +22,23 @@ async fn appended(db: &TestDatabase, pairs: &[(&str, &str)]) -> Vec<AppendOutcom
     receipt.outcomes
 }
 
+/// More events than one round of the adoption's backfill reads, every third without an id.
+const OLD_LOG_EVENTS: usize = 25_000;
+
 #[tokio::test]
-async fn a_database_from_before_compact_keys_adopts_them_when_opened() {
+async fn a_database_from_before_compact_keys_adopts_them_when_migrated() {
     let db = TestDatabase::create(TestBackend::Sqlite).await;
-    appended(&db, &[("portal", "a"), ("portal", "b"), ("booking", "a")]).await;
+    let store = open(&db).await;
+    for first in (0..OLD_LOG_EVENTS).step_by(5_000) {
+        let events = (first..first + 5_000)
+            .map(|index| match index % 3 {
+                0 => crate::event("tenant.updated", 1_000),
+                _ => ingested("portal", &format!("id-{index}")),
+            })
+            .collect();
+        store.append_events(events, Timestamp::from_millis(100)).await.unwrap();
+    }
+    drop(store);
     // The state such a database is in once the migration that adds the table has run.
     raw_execute(&db, "DELETE FROM audit_dedup").await.unwrap();
     raw_execute(
@@ -35,21 +48,29 @@ async fn a_database_from_before_compact_keys_adopts_them_when_opened() {
     .await
     .unwrap();
 
-    let outcomes = appended(&db, &[("portal", "a"), ("booking", "a"), ("portal", "c")]).await;
+    let outcomes = appended(&db, &[("portal", "id-1"), ("portal", "id-24998"), ("portal", "new")]).await;
 
+    let head = OLD_LOG_EVENTS as u64;
     assert_eq!(
         outcomes,
         vec![
             AppendOutcome::Duplicate,
             AppendOutcome::Duplicate,
-            AppendOutcome::Appended { seq: 3 }
+            AppendOutcome::Appended { seq: head }
         ]
     );
     let legacy = "SELECT count(*) FROM sqlite_master WHERE name = 'audit_events_source_external_id'";
     assert_eq!(scalar(&db, legacy).await, 0);
-    assert_eq!(scalar(&db, "SELECT count(*) FROM audit_dedup").await, 4);
-    let key_of_b = format!("SELECT seq FROM audit_dedup WHERE key = {}", dedup_key("portal", "b"));
-    assert_eq!(scalar(&db, &key_of_b).await, 1);
+    let with_ids = "SELECT count(*) FROM audit_events WHERE external_id IS NOT NULL";
+    assert_eq!(scalar(&db, with_ids).await, 16_666 + 1);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM audit_dedup").await, 16_666 + 1);
+    let key_of = format!(
+        "SELECT seq FROM audit_dedup WHERE key = {}",
+        dedup_key("portal", "id-24998")
+    );
+    assert_eq!(scalar(&db, &key_of).await, 24_998);
+    let key_index = "SELECT count(*) FROM sqlite_master WHERE name = 'audit_dedup_key'";
+    assert_eq!(scalar(&db, key_index).await, 1);
 }
 
 #[tokio::test]
@@ -63,12 +84,12 @@ async fn a_key_shared_by_two_pairs_is_not_taken_for_a_duplicate() {
     );
     assert_eq!(raw_execute(&db, &collide).await.unwrap(), 1);
 
-    let outcomes = appended(&db, &[("portal", "b"), ("portal", "b")]).await;
-
     assert_eq!(
-        outcomes,
-        vec![AppendOutcome::Appended { seq: 1 }, AppendOutcome::Duplicate]
+        appended(&db, &[("portal", "b")]).await,
+        vec![AppendOutcome::Appended { seq: 1 }]
     );
+    // Now two stored events share the key; the lookup still finds the one that matches.
+    assert_eq!(appended(&db, &[("portal", "b")]).await, vec![AppendOutcome::Duplicate]);
     let keys_of_b = format!(
         "SELECT count(*) FROM audit_dedup WHERE key = {}",
         dedup_key("portal", "b")
