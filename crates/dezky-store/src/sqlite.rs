@@ -177,8 +177,10 @@ impl SqliteDb {
 
     async fn run_migrations(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
-        if crate::sqlite_dedup::adopt_compact_keys(&self.writer).await? {
-            tracing::info!("the duplicate lookup now uses compact keys (audit_dedup)");
+        if let Some(keys) = crate::sqlite_dedup::adopt_compact_keys(&self.writer).await?
+            && keys > 0
+        {
+            tracing::info!(keys, "the duplicate lookup now uses compact keys (audit_dedup)");
         }
         Ok(())
     }
