@@ -2,10 +2,10 @@
 //!
 //! The lookup's index takes one random insert per appended event. Keyed by the pair itself its
 //! entries held the source and the external id (~80 bytes for a Stalwart digest), so a group
-//! commit rewrote most of the index's pages; keyed by these 8 bytes the index is about a fifth
+//! commit rewrote most of the index's pages; keyed by these 8 bytes the index is about a quarter
 //! of that size, and a group touches as many fewer pages. The key only narrows the lookup: two
 //! pairs may share one, so a match is confirmed against the event's own `source` and
-//! `external_id` (see `sqlite::find_stored_ids`).
+//! `external_id` (see `sqlite_dedup::find_stored_ids`).
 //!
 //! The key is stored: changing this function would stop old events from matching their
 //! redeliveries. Its golden value is pinned by a test.

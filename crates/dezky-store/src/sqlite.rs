@@ -6,8 +6,8 @@
 //!
 //! The writer has its own, larger page cache: an append touches the newest pages of the table
 //! and of its indexes, and the duplicate lookup's key index (`sqlite_dedup`) takes keys at
-//! random places, so a warm cache saves reading those pages back on every commit. Only the writer gets it, because
-//! the cache is per connection and readers are many.
+//! random places, so a warm cache saves reading those pages back on every commit. Only the
+//! writer gets it, because the cache is per connection and readers are many.
 
 use crate::event_row::SELECT_EVENTS_IN_ORDER;
 use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};

@@ -1,6 +1,6 @@
 -- The duplicate lookup moves from the unique (source, external_id) index to a compact key: 8
 -- bytes of SHA-256 over the pair (dezky-store's dedup_key module), one row per event that
--- carries an external id. Its index is about a fifth the size of the pair's, so a group commit
+-- carries an external id. Its index is about a quarter the size of the pair's, so a group commit
 -- rewrites that many fewer of its pages (docs/PERFORMANCE.md, "Fourteenth session").
 --
 -- SQLite cannot compute the key: the store fills this table for the events already stored and
