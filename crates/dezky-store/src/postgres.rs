@@ -4,7 +4,7 @@
 
 use crate::evidence::EvidencePage;
 use crate::frontier_cache::FrontierCache;
-use crate::sequencer::Sequencer;
+use crate::sequencer::{Placement, Sequencer};
 use crate::sql::implement_store;
 use crate::workers_sql::implement_worker_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
@@ -67,7 +67,7 @@ impl PostgresStore {
     pub(crate) async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let db = Arc::new(PostgresDb::connect(url).await?);
         Ok(PostgresStore {
-            sequencer: Sequencer::start(db.clone()),
+            sequencer: Sequencer::start(db.clone(), Placement::CallerRuntime)?,
             db,
         })
     }

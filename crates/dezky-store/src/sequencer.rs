@@ -1,11 +1,12 @@
 //! Group commit: concurrent appends are gathered into one transaction.
 //!
-//! Every `append_events` call hands its batch to one task per store. The task takes whatever
-//! is waiting (up to `MAX_GROUP_EVENTS`), appends it all in one transaction — one lock of the
-//! chain head, one fsync — and then answers every caller. A caller is answered only after the
-//! commit, so an acknowledged event is durable. If the combined transaction fails, every caller
-//! in the group gets the error (nothing of the group was written, or — after an ambiguous commit
-//! failure — it may have been: callers retry with their externalIds, which deduplicate).
+//! Every `append_events` call hands its batch to one loop per store (a task, or for SQLite a
+//! thread of its own: see `Placement`). The loop takes whatever is waiting (up to
+//! `MAX_GROUP_EVENTS`), appends it all in one transaction — one lock of the chain head, one
+//! fsync — and then answers every caller. A caller is answered only after the commit, so an
+//! acknowledged event is durable. If the combined transaction fails, every caller in the group
+//! gets the error (nothing of the group was written, or — after an ambiguous commit failure — it
+//! may have been: callers retry with their externalIds, which deduplicate).
 
 use crate::error::StoreError;
 use crate::records::AppendReceipt;
@@ -39,29 +40,46 @@ pub(crate) struct Sequencer {
     sender: mpsc::Sender<Request>,
 }
 
+/// Where the sequencer's loop runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// A task on the caller's runtime.
+    CallerRuntime,
+    /// A thread of its own, with a single-threaded runtime. The loop is the append path's
+    /// critical section: between the writer's statements it hashes the group's leaves and
+    /// builds the next statement, and as a task it waited in the runtime's queue behind every
+    /// request being parsed and sealed while the writer's connection stood idle. As a thread
+    /// the kernel gives it its share of the cores. For SQLite only: its connections step
+    /// statements on worker threads of their own, while a PostgreSQL connection's socket
+    /// belongs to the runtime that opened it, and every answer would have to cross runtimes
+    /// (measured slower: docs/PERFORMANCE.md, "Fifteenth session").
+    OwnThread,
+}
+
 impl Sequencer {
-    pub(crate) fn start(writer: Arc<dyn GroupWriter>) -> Sequencer {
-        let (sender, mut receiver) = mpsc::channel::<Request>(4_096);
-        tokio::spawn(async move {
-            while let Some(first) = receiver.recv().await {
-                // Let writers that are about to send join this group: without this yield, the
-                // group right after a commit holds only the fastest writer's events.
-                tokio::task::yield_now().await;
-                let mut count = first.events.len();
-                let mut group = vec![first];
-                while count < MAX_GROUP_EVENTS {
-                    match receiver.try_recv() {
-                        Ok(request) => {
-                            count += request.events.len();
-                            group.push(request);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                commit_group(writer.as_ref(), group).await;
+    pub(crate) fn start(writer: Arc<dyn GroupWriter>, placement: Placement) -> Result<Sequencer, StoreError> {
+        let (sender, receiver) = mpsc::channel::<Request>(4_096);
+        match placement {
+            Placement::CallerRuntime => {
+                tokio::spawn(run(writer, receiver));
             }
-        });
-        Sequencer { sender }
+            Placement::OwnThread => {
+                let failed =
+                    |error: std::io::Error| StoreError::Conflict(format!("the sequencer cannot start: {error}"));
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(failed)?;
+                // The thread ends when every sender is gone, i.e. with the store. sqlx gives a
+                // pooled connection back through a task spawned on the current runtime, here
+                // this thread's, which runs it whenever the loop waits.
+                std::thread::Builder::new()
+                    .name("dezky-sequencer".into())
+                    .spawn(move || runtime.block_on(run(writer, receiver)))
+                    .map_err(failed)?;
+            }
+        }
+        Ok(Sequencer { sender })
     }
 
     /// Seals the events here, in the caller's task (see `seal`), then queues them.
@@ -80,6 +98,29 @@ impl Sequencer {
         answer
             .await
             .map_err(|_| StoreError::Conflict("the sequencer dropped the request".into()))?
+    }
+}
+
+/// Takes whatever is waiting, commits it as one group, answers its callers; until the store
+/// (every sender) is gone.
+async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>) {
+    while let Some(first) = receiver.recv().await {
+        // On the caller's runtime, let writers that are about to send join this group: without
+        // this yield, the group right after a commit holds only the fastest writer's events. (On
+        // a thread of its own there is nothing to give way to; the yield costs one poll.)
+        tokio::task::yield_now().await;
+        let mut count = first.events.len();
+        let mut group = vec![first];
+        while count < MAX_GROUP_EVENTS {
+            match receiver.try_recv() {
+                Ok(request) => {
+                    count += request.events.len();
+                    group.push(request);
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(writer.as_ref(), group).await;
     }
 }
 

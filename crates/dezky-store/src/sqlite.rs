@@ -12,7 +12,7 @@
 use crate::event_row::SELECT_EVENTS_IN_ORDER;
 use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};
 use crate::frontier_cache::FrontierCache;
-use crate::sequencer::Sequencer;
+use crate::sequencer::{Placement, Sequencer};
 use crate::sql::implement_store;
 use crate::workers_sql::implement_worker_store;
 use crate::{Backend, CONNECT_TIMEOUT, redact_url};
@@ -78,7 +78,7 @@ impl SqliteStore {
             tokio::spawn(crate::text_index::run(text_indexer, db.text_index_wake.clone()));
         }
         Ok(SqliteStore {
-            sequencer: Sequencer::start(db.clone()),
+            sequencer: Sequencer::start(db.clone(), Placement::OwnThread)?,
             db,
         })
     }
