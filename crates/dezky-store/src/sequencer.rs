@@ -51,8 +51,9 @@ pub(crate) enum Placement {
     /// request being parsed and sealed while the writer's connection stood idle. As a thread
     /// the kernel gives it its share of the cores. For SQLite only: its connections step
     /// statements on worker threads of their own, while a PostgreSQL connection's socket
-    /// belongs to the runtime that opened it, and every answer would have to cross runtimes
-    /// (measured slower: docs/PERFORMANCE.md, "Fifteenth session").
+    /// belongs to the runtime that opened it. Both ways of moving PostgreSQL's loop measured
+    /// slower: answers crossing runtimes, and a pool of the thread's own
+    /// (docs/PERFORMANCE.md, "Fifteenth session").
     OwnThread,
 }
 
@@ -66,16 +67,28 @@ impl Sequencer {
             Placement::OwnThread => {
                 let failed =
                     |error: std::io::Error| StoreError::Conflict(format!("the sequencer cannot start: {error}"));
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(failed)?;
-                // The thread ends when every sender is gone, i.e. with the store. sqlx gives a
-                // pooled connection back through a task spawned on the current runtime, here
-                // this thread's, which runs it whenever the loop waits.
+                // The runtime is built on the thread and dropped there: a runtime dropped in an
+                // async context panics. The thread ends when every sender is gone, i.e. with the
+                // store.
+                let (ready, started) = std::sync::mpsc::sync_channel(1);
                 std::thread::Builder::new()
                     .name("dezky-sequencer".into())
-                    .spawn(move || runtime.block_on(run(writer, receiver)))
+                    .spawn(
+                        move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                            Ok(runtime) => {
+                                let _ = ready.send(Ok(()));
+                                runtime.block_on(run(writer, receiver));
+                            }
+                            Err(error) => {
+                                let _ = ready.send(Err(error));
+                            }
+                        },
+                    )
+                    .map_err(failed)?;
+                // Waits once per store, for the runtime to be built (or not).
+                started
+                    .recv()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the thread stopped")))
                     .map_err(failed)?;
             }
         }
@@ -106,8 +119,10 @@ impl Sequencer {
 async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>) {
     while let Some(first) = receiver.recv().await {
         // On the caller's runtime, let writers that are about to send join this group: without
-        // this yield, the group right after a commit holds only the fastest writer's events. (On
-        // a thread of its own there is nothing to give way to; the yield costs one poll.)
+        // this yield, the group right after a commit holds only the fastest writer's events. On
+        // a thread of its own it lets the previous group's connection go back to its pool first
+        // (sqlx gives a pooled connection back through a task spawned on the current runtime,
+        // here this thread's, which runs whenever the loop waits).
         tokio::task::yield_now().await;
         let mut count = first.events.len();
         let mut group = vec![first];
