@@ -149,6 +149,10 @@ pub struct QueryLog {
     pub events: u64,
     /// Rate at which the log was grown to this size (batches of 5,000 through the sequencer).
     pub load_events_per_second: f64,
+    /// Seconds SQLite's index file needed after the load to catch up, waited for before the
+    /// queries (`None` on PostgreSQL, and in results from before it was measured).
+    #[serde(default)]
+    pub index_catch_up_seconds: Option<f64>,
     pub database_bytes: Option<u64>,
     pub queries: Vec<QueryLatency>,
     pub export: Option<Export>,
