@@ -67,7 +67,7 @@ impl PostgresStore {
     pub(crate) async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let db = Arc::new(PostgresDb::connect(url).await?);
         Ok(PostgresStore {
-            sequencer: Sequencer::start(db.clone(), Placement::CallerRuntime)?,
+            sequencer: Sequencer::start(db.clone(), Placement::CallerRuntime).await?,
             db,
         })
     }

@@ -58,7 +58,7 @@ pub(crate) enum Placement {
 }
 
 impl Sequencer {
-    pub(crate) fn start(writer: Arc<dyn GroupWriter>, placement: Placement) -> Result<Sequencer, StoreError> {
+    pub(crate) async fn start(writer: Arc<dyn GroupWriter>, placement: Placement) -> Result<Sequencer, StoreError> {
         let (sender, receiver) = mpsc::channel::<Request>(4_096);
         match placement {
             Placement::CallerRuntime => {
@@ -70,7 +70,7 @@ impl Sequencer {
                 // The runtime is built on the thread and dropped there: a runtime dropped in an
                 // async context panics. The thread ends when every sender is gone, i.e. with the
                 // store.
-                let (ready, started) = std::sync::mpsc::sync_channel(1);
+                let (ready, started) = oneshot::channel();
                 std::thread::Builder::new()
                     .name("dezky-sequencer".into())
                     .spawn(
@@ -85,9 +85,8 @@ impl Sequencer {
                         },
                     )
                     .map_err(failed)?;
-                // Waits once per store, for the runtime to be built (or not).
                 started
-                    .recv()
+                    .await
                     .unwrap_or_else(|_| Err(std::io::Error::other("the thread stopped")))
                     .map_err(failed)?;
             }

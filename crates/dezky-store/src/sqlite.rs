@@ -78,7 +78,7 @@ impl SqliteStore {
             tokio::spawn(crate::text_index::run(text_indexer, db.text_index_wake.clone()));
         }
         Ok(SqliteStore {
-            sequencer: Sequencer::start(db.clone(), Placement::OwnThread)?,
+            sequencer: Sequencer::start(db.clone(), Placement::OwnThread).await?,
             db,
         })
     }
