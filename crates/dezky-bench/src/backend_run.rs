@@ -187,13 +187,7 @@ async fn query_logs(
         // up with the load: until then every query also scans the events the index has not
         // reached, and shares the cores with the indexer (docs/PERFORMANCE.md, "Twelfth
         // session"). The catch-up is reported beside the load rate.
-        let catch_up = measure::index_catch_up(store.as_ref()).await?;
-        if let Some(catch_up) = &catch_up {
-            eprintln!(
-                "{label}: the index file was {} events behind and caught up {:.2} s later",
-                catch_up.lag_events, catch_up.seconds
-            );
-        }
+        let catch_up = catch_up(store.as_ref(), label).await?;
         let mut queries = queries::measure_store(store.as_ref(), size, timeline, sizes.query_samples, budget).await?;
         let worst = queries.iter().map(|query| query.p99_ms).fold(0.0, f64::max);
         eprintln!("{label}: queries at {size}: slowest p99 {worst:.1} ms");
