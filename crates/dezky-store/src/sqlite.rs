@@ -177,9 +177,8 @@ impl SqliteDb {
 
     async fn run_migrations(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
-        if let Some(keys) = crate::sqlite_dedup::adopt_compact_keys(&self.writer).await?
-            && keys > 0
-        {
+        let keys = crate::sqlite_dedup::adopt_compact_keys(&self.writer).await?;
+        if keys > 0 {
             tracing::info!(keys, "the duplicate lookup now uses compact keys (audit_dedup)");
         }
         Ok(())

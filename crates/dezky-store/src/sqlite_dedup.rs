@@ -54,19 +54,19 @@ pub(crate) async fn insert_keys<'a>(
 
 /// For a database that predates `audit_dedup` (it still has the unique index on the pair):
 /// fills the table from the stored events and drops that index, in one write transaction, so
-/// a crash leaves either the old lookup or the new one whole. Returns how many keys it wrote
-/// (none for a new database, which has the old index from its first migration), or `None`
-/// when there was nothing to adopt.
-pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<Option<u64>, sqlx::Error> {
+/// a crash leaves either the old lookup or the new one whole. Returns how many keys it wrote:
+/// none when there was nothing to adopt, nor for a new database (which has the old index from
+/// its first migration but no events).
+pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<u64, sqlx::Error> {
     // Looked at first without the write lock: every open asks, and a command that only reads
     // must not queue behind a running server's appends to learn that nothing is to be done.
     if !has_legacy_index(writer.acquire().await?.as_mut()).await? {
-        return Ok(None);
+        return Ok(0);
     }
     let mut transaction = writer.begin_with("BEGIN IMMEDIATE").await?;
     // Again under the lock: another process may have adopted the keys in between.
     if !has_legacy_index(&mut transaction).await? {
-        return Ok(None);
+        return Ok(0);
     }
     // Filled in seq order with its index built after: one sort instead of an insert at a
     // random place per event.
@@ -102,7 +102,7 @@ pub(crate) async fn adopt_compact_keys(writer: &SqlitePool) -> Result<Option<u64
         sqlx::query(statement).execute(&mut *transaction).await?;
     }
     transaction.commit().await?;
-    Ok(Some(keys))
+    Ok(keys)
 }
 
 async fn has_legacy_index(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
