@@ -64,6 +64,12 @@ pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
                 "{backend:?} writers={writers}: {:.0} events/s",
                 append.events_per_second
             );
+            if let Some(speculation) = store.speculation_stats() {
+                eprintln!(
+                    "{backend:?} writers={writers}: {} group commits speculative, {} given up",
+                    speculation.committed, speculation.given_up
+                );
+            }
             let mut result = json!({
                 "backend": format!("{backend:?}").to_lowercase(),
                 "writers": writers,

@@ -79,6 +79,10 @@ pub fn render_gauge(name: &str, help: &str, value: u64) -> String {
     format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
 }
 
+pub fn render_counter(name: &str, help: &str, value: u64) -> String {
+    format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +106,14 @@ mod tests {
             "# HELP dezky_text_index_lag_events events not indexed yet\n\
              # TYPE dezky_text_index_lag_events gauge\n\
              dezky_text_index_lag_events 7\n"
+        );
+    }
+
+    #[test]
+    fn renders_a_counter() {
+        assert_eq!(
+            render_counter("dezky_things_total", "things done", 3),
+            "# HELP dezky_things_total things done\n# TYPE dezky_things_total counter\ndezky_things_total 3\n"
         );
     }
 }

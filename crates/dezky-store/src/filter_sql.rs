@@ -17,8 +17,60 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
-/// The search expression the PostgreSQL trigram index is built on; queries must repeat it
-/// exactly for the planner to use the index.
+/// The fields of PostgreSQL's hot events the trigram index is built on (those whose values
+/// rarely repeat); queries must repeat the expression exactly for the planner to use the index.
+/// The action and the tenant are searched through `audit_text_values` (migration
+/// `text_index_high_cardinality_fields`).
+pub(crate) const POSTGRES_INDEXED_TEXT_EXPRESSION: &str =
+    "(coalesce(resource_name, '') || E'\\n' || coalesce(actor_email, ''))";
+/// The `audit_text_values.field` of each value searched through that table.
+pub(crate) const TEXT_VALUE_ACTION: &str = "action";
+pub(crate) const TEXT_VALUE_TENANT: &str = "tenant_slug";
+
+/// The distinct actions and tenant slugs that contain a search text, looked up in
+/// `audit_text_values` before the query (`SELECT_TEXT_VALUES`). Bound as values, the planner
+/// estimates each branch of the search from its statistics: with them computed inside the
+/// query it walked the whole log backwards for a rare text (432 ms at 200,000 events, against
+/// under 1 ms through the indexes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TextValues {
+    pub actions: Vec<String>,
+    pub tenants: Vec<String>,
+}
+
+/// The values containing the pattern (`text_pattern`), at most `MAX_TEXT_VALUES + 1` of them.
+pub(crate) const SELECT_TEXT_VALUES: &str =
+    "SELECT field, value FROM audit_text_values WHERE value ILIKE $1 ESCAPE '\\' LIMIT $2";
+/// A text contained in more distinct values than this is common: it is searched in the joined
+/// fields without the value lists (a walk of the newest events finds such a text quickly).
+pub(crate) const MAX_TEXT_VALUES: usize = 1_000;
+
+/// The LIKE pattern of a search text: contains it, wildcards taken literally.
+pub(crate) fn text_pattern(search: &str) -> String {
+    format!("%{}%", escape_like(search))
+}
+
+impl TextValues {
+    /// Sorts the looked-up `(field, value)` rows; `None` for a common text (see
+    /// `MAX_TEXT_VALUES`).
+    pub(crate) fn from_rows(rows: Vec<(String, String)>) -> Option<TextValues> {
+        if rows.len() > MAX_TEXT_VALUES {
+            return None;
+        }
+        let mut values = TextValues::default();
+        for (field, value) in rows {
+            match field.as_str() {
+                TEXT_VALUE_ACTION => values.actions.push(value),
+                TEXT_VALUE_TENANT => values.tenants.push(value),
+                _ => {}
+            }
+        }
+        Some(values)
+    }
+}
+
+/// All the searched fields as one text: what a search matches on PostgreSQL's restored rows,
+/// and on hot rows when the text holds a line break (which only this joined text can match).
 pub(crate) const POSTGRES_TEXT_EXPRESSION: &str = "(action || E'\\n' || coalesce(resource_name, '') \
      || E'\\n' || coalesce(actor_email, '') || E'\\n' || coalesce(tenant_slug, ''))";
 
@@ -58,6 +110,23 @@ impl SqlFilter {
     }
 }
 
+/// The PostgreSQL free-text condition on hot events: the trigram index for the resource name
+/// and the e-mail, and the B-tree indexes on action and tenant_slug for the distinct values
+/// that contain the text. Each branch is an index scan; the planner ORs their bitmaps.
+fn postgres_hot_text_match(search: &str, values: &TextValues) -> (String, Vec<Param>) {
+    let mut template = format!("({POSTGRES_INDEXED_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'");
+    let mut params = vec![Param::Text(text_pattern(search))];
+    for (column, matching) in [("action", &values.actions), ("tenant_slug", &values.tenants)] {
+        if !matching.is_empty() {
+            let placeholders = vec!["?"; matching.len()].join(", ");
+            template.push_str(&format!(" OR {column} IN ({placeholders})"));
+            params.extend(matching.iter().cloned().map(Param::Text));
+        }
+    }
+    template.push(')');
+    (template, params)
+}
+
 /// Escapes LIKE wildcards so user text matches literally (escape character `\`).
 fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -95,11 +164,18 @@ pub(crate) enum EventTable {
 pub(crate) const SQLITE_TEXT_EXPRESSION: &str = "(action || char(10) || coalesce(resource_name, '') \
      || char(10) || coalesce(actor_email, '') || char(10) || coalesce(tenant_slug, ''))";
 
-pub(crate) fn build(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
-    build_for(query, dialect, EventTable::Hot)
+/// The filter on hot events. On PostgreSQL a free text is searched through the trigram index
+/// and `text_values` when they were looked up, otherwise (a common text) in the joined fields.
+pub(crate) fn build(query: &AuditQuery, dialect: Dialect, text_values: Option<&TextValues>) -> SqlFilter {
+    build_for(query, dialect, EventTable::Hot, text_values)
 }
 
-pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable) -> SqlFilter {
+pub(crate) fn build_for(
+    query: &AuditQuery,
+    dialect: Dialect,
+    table: EventTable,
+    text_values: Option<&TextValues>,
+) -> SqlFilter {
     let mut filter = SqlFilter::default();
     let bounds = seq_bounds(query);
     let fields = field_conditions(query, dialect);
@@ -125,11 +201,17 @@ pub(crate) fn build_for(query: &AuditQuery, dialect: Dialect, table: EventTable)
             &format!("{SQLITE_TEXT_EXPRESSION} GLOB ?"),
             vec![Param::Text(crate::text_match::case_insensitive_glob(search))],
         ),
-        Some(search) => filter.push(
-            dialect,
-            &format!("{POSTGRES_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'"),
-            vec![Param::Text(format!("%{}%", escape_like(search)))],
-        ),
+        Some(search) => match text_values.filter(|_| table == EventTable::Hot && !search.contains('\n')) {
+            Some(values) => {
+                let (template, params) = postgres_hot_text_match(search, values);
+                filter.push(dialect, &template, params);
+            }
+            None => filter.push(
+                dialect,
+                &format!("{POSTGRES_TEXT_EXPRESSION} ILIKE ? ESCAPE '\\'"),
+                vec![Param::Text(text_pattern(search))],
+            ),
+        },
         None if sqlite_hot && !fields.is_empty() => {
             let (template, values) = sqlite_indexed_candidates(query, &bounds, &fields);
             filter.push(dialect, &template, values);
@@ -339,7 +421,7 @@ mod tests {
 
     #[test]
     fn empty_query_has_no_where_clause() {
-        let filter = build(&AuditQuery::default(), Dialect::Postgres);
+        let filter = build(&AuditQuery::default(), Dialect::Postgres, None);
         assert_eq!(filter.where_clause(), "");
         assert!(filter.params.is_empty());
     }
@@ -352,7 +434,7 @@ mod tests {
             tenant_slug: Some("acme".into()),
             ..Default::default()
         });
-        let filter = build(&query, Dialect::Postgres);
+        let filter = build(&query, Dialect::Postgres, None);
         assert_eq!(
             filter.where_clause(),
             " WHERE seq < $1 AND action LIKE $2 ESCAPE '\\' AND tenant_slug = $3"
@@ -376,7 +458,7 @@ mod tests {
                 ..Default::default()
             })
         };
-        let filter = build(&query, Dialect::Postgres);
+        let filter = build(&query, Dialect::Postgres, None);
         assert_eq!(filter.where_clause(), " WHERE seq < $1 AND seq >= $2");
         assert_eq!(filter.params, vec![Param::Int(10), Param::Int(7)]);
     }
@@ -389,7 +471,7 @@ mod tests {
         });
         let range = "action >= ? AND action < ?";
         let bounds = [Param::Text("tenant.".into()), Param::Text("tenant/".into())];
-        let filter = build(&query, Dialect::Sqlite);
+        let filter = build(&query, Dialect::Sqlite, None);
         assert_eq!(
             filter.where_clause(),
             format!(
@@ -401,13 +483,16 @@ mod tests {
         );
         assert_eq!(filter.params, [&bounds[..], &bounds[..]].concat());
         // Restored rows carry their own indexes; only the seq bounds alone need no candidates.
-        let restored = build_for(&query, Dialect::Sqlite, EventTable::Restored);
+        let restored = build_for(&query, Dialect::Sqlite, EventTable::Restored, None);
         assert_eq!(restored.where_clause(), format!(" WHERE {range}"));
         let cursor_only = parse(RawAuditQuery {
             before: Some("10".into()),
             ..Default::default()
         });
-        assert_eq!(build(&cursor_only, Dialect::Sqlite).where_clause(), " WHERE seq < ?");
+        assert_eq!(
+            build(&cursor_only, Dialect::Sqlite, None).where_clause(),
+            " WHERE seq < ?"
+        );
     }
 
     #[test]
@@ -417,7 +502,7 @@ mod tests {
             limit: Some("1".into()),
             ..Default::default()
         });
-        let filter = build(&query, Dialect::Sqlite);
+        let filter = build(&query, Dialect::Sqlite, None);
         let email = "lower(actor_email) = lower(?)";
         assert_eq!(
             filter.where_clause(),
@@ -439,7 +524,7 @@ mod tests {
             limit: Some("20".into()),
             ..Default::default()
         });
-        let filter = build(&query, Dialect::Sqlite);
+        let filter = build(&query, Dialect::Sqlite, None);
         assert_eq!(
             filter.where_clause(),
             format!(
@@ -469,7 +554,7 @@ mod tests {
             tenant_slug: Some("acme".into()),
             ..Default::default()
         });
-        let filter = build(&with_tenant, Dialect::Sqlite);
+        let filter = build(&with_tenant, Dialect::Sqlite, None);
         assert_eq!(
             filter.where_clause(),
             format!(
@@ -499,7 +584,7 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(
-            build(&query, Dialect::Sqlite).params,
+            build(&query, Dialect::Sqlite, None).params,
             vec![
                 Param::Text("\"50%\" AND \"0%_\" AND \"%_\"\"\" AND \"_\"\"x\"".into()),
                 // Once for the index's candidates, once for the events it has not reached.
@@ -508,7 +593,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            build(&query, Dialect::Postgres).params,
+            build(&query, Dialect::Postgres, None).params,
             vec![Param::Text("%50\\%\\_\"x%".into())]
         );
     }
@@ -519,14 +604,98 @@ mod tests {
             q: Some("a_c".into()),
             ..Default::default()
         });
-        let filter = build_for(&query, Dialect::Sqlite, EventTable::Restored);
+        let filter = build_for(&query, Dialect::Sqlite, EventTable::Restored, None);
         assert!(filter.where_clause().contains("GLOB ?"), "{}", filter.where_clause());
         assert!(!filter.where_clause().contains("audit_events_text"));
         assert_eq!(filter.params, vec![Param::Text("*[aA]_[cC]*".into())]);
+        let values = TextValues {
+            actions: vec!["a_cb".into()],
+            tenants: vec![],
+        };
         assert_eq!(
-            build_for(&query, Dialect::Postgres, EventTable::Restored).where_clause(),
-            build(&query, Dialect::Postgres).where_clause()
+            build_for(&query, Dialect::Postgres, EventTable::Restored, Some(&values)).where_clause(),
+            build(&query, Dialect::Postgres, None).where_clause(),
+            "restored rows are searched in the joined fields"
         );
+    }
+
+    #[test]
+    fn postgres_free_text_on_hot_events_uses_the_trigram_index_and_the_value_lists() {
+        let query = parse(RawAuditQuery {
+            q: Some("ac%".into()),
+            tenant_slug: Some("acme".into()),
+            ..Default::default()
+        });
+        let values = TextValues {
+            actions: vec!["tenant.ac%ted".into(), "x.ac%".into()],
+            tenants: vec!["ac%me".into()],
+        };
+        let filter = build(&query, Dialect::Postgres, Some(&values));
+        assert_eq!(
+            filter.where_clause(),
+            format!(
+                " WHERE tenant_slug = $1 AND ({POSTGRES_INDEXED_TEXT_EXPRESSION} ILIKE $2 ESCAPE '\\' \
+                 OR action IN ($3, $4) OR tenant_slug IN ($5))"
+            )
+        );
+        let text = |value: &str| Param::Text(value.into());
+        assert_eq!(
+            filter.params,
+            vec![
+                text("acme"),
+                text("%ac\\%%"),
+                text("tenant.ac%ted"),
+                text("x.ac%"),
+                text("ac%me")
+            ]
+        );
+        let none_match = build(&query, Dialect::Postgres, Some(&TextValues::default()));
+        assert!(
+            none_match
+                .where_clause()
+                .ends_with(&format!("({POSTGRES_INDEXED_TEXT_EXPRESSION} ILIKE $2 ESCAPE '\\')")),
+            "{}",
+            none_match.where_clause()
+        );
+        for common_or_multiline in [
+            build(&query, Dialect::Postgres, None),
+            build(
+                &parse(RawAuditQuery {
+                    q: Some("login\nacme".into()),
+                    ..Default::default()
+                }),
+                Dialect::Postgres,
+                Some(&values),
+            ),
+        ] {
+            assert!(
+                common_or_multiline
+                    .where_clause()
+                    .contains(&format!("{POSTGRES_TEXT_EXPRESSION} ILIKE")),
+                "{}",
+                common_or_multiline.where_clause()
+            );
+        }
+    }
+
+    #[test]
+    fn text_values_sort_rows_by_field_and_give_up_on_a_common_text() {
+        let rows = vec![
+            ("action".to_owned(), "a.b".to_owned()),
+            ("tenant_slug".to_owned(), "acme".to_owned()),
+            ("action".to_owned(), "a.c".to_owned()),
+        ];
+        assert_eq!(
+            TextValues::from_rows(rows),
+            Some(TextValues {
+                actions: vec!["a.b".into(), "a.c".into()],
+                tenants: vec!["acme".into()],
+            })
+        );
+        let common = vec![("action".to_owned(), "x".to_owned()); MAX_TEXT_VALUES + 1];
+        assert_eq!(TextValues::from_rows(common), None);
+        let at_the_limit = vec![("action".to_owned(), "x".to_owned()); MAX_TEXT_VALUES];
+        assert!(TextValues::from_rows(at_the_limit).is_some());
     }
 
     #[test]

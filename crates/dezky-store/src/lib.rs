@@ -43,7 +43,7 @@ pub use invites::{AcceptInvite, Invite, InviteAcceptance, InviteContext, InviteS
 pub use maintenance::MaintenanceStore;
 pub use records::{
     ApiToken, AppendOutcome, AppendReceipt, ChainHead, CheckpointInsert, CheckpointRecord, ColdErasure, ErasureOutcome,
-    ErasureSubject, NewApiToken, NewCheckpoint, User, UserSighting,
+    ErasureSubject, NewApiToken, NewCheckpoint, SpeculationStats, User, UserSighting,
 };
 pub use restore::{DropRestoredOutcome, RestoreOutcome, RestoreStore, RestoredBatch};
 pub use workers::{CursorWrite, WorkerStore};
@@ -138,6 +138,10 @@ pub trait Store:
     /// lag costs query time, never correctness; archived events are neither indexed nor
     /// counted); `None` on PostgreSQL, which indexes inside the append transaction.
     async fn text_index_lag(&self) -> Result<Option<u64>, StoreError>;
+
+    /// How this instance's speculative group commits went; `None` on SQLite, whose groups are
+    /// always written one after another.
+    fn speculation_stats(&self) -> Option<SpeculationStats>;
 
     async fn create_api_token(
         &self,

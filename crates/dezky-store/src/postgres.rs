@@ -2,6 +2,8 @@
 //! the single chain-head row (`SELECT ... FOR UPDATE`) inside their transaction, so instances
 //! interleave but never assign the same seq twice or leave a gap.
 
+mod speculation;
+
 use crate::evidence::EvidencePage;
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::{Placement, Sequencer};
@@ -52,6 +54,7 @@ pub(crate) struct PostgresDb {
     /// a trigger: an ingest commit racing the reset may go uncounted, which delays the next
     /// merge a little and loses nothing.
     unmerged_events: AtomicU64,
+    speculation: speculation::Backoff,
 }
 
 pub(crate) struct PostgresStore {
@@ -97,6 +100,7 @@ impl PostgresDb {
             frontier_cache: FrontierCache::default(),
             text_index_merging: Arc::default(),
             unmerged_events: AtomicU64::new(0),
+            speculation: speculation::Backoff::default(),
         })
     }
 
@@ -117,6 +121,10 @@ impl PostgresDb {
     /// the old one (and its index entries) when (auto)vacuum reaches the table; its WAL
     /// segments are recycled by their own schedule (README, "Erasure and the disk").
     fn after_erasure_commit(&self) {}
+
+    fn speculation_stats(&self) -> Option<crate::SpeculationStats> {
+        Some(self.speculation.stats())
+    }
 
     /// The free-text index is a GIN index written by the append itself: there is no lag.
     async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
@@ -235,9 +243,20 @@ async fn find_stored_ids(
     .await
 }
 
+/// Writes a group's rows, Merkle nodes and searched values (under the chain-head lock).
+async fn insert_rows(
+    connection: &mut PgConnection,
+    rows: &[crate::sql::NewRow<'_>],
+    recorded_at_ms: i64,
+    nodes: &[(dezky_chain::merkle::NodeId, dezky_chain::merkle::Hash)],
+) -> Result<(), sqlx::Error> {
+    insert_events_and_nodes(connection, rows, recorded_at_ms, nodes).await?;
+    insert_text_values(connection, rows).await
+}
+
 /// Writes a group's rows and Merkle nodes with one statement per `ROWS_PER_UNNEST_INSERT` rows,
 /// a parameter per column (see `sql::insert_events_unnest_sql`).
-async fn insert_rows(
+async fn insert_events_and_nodes(
     connection: &mut PgConnection,
     rows: &[crate::sql::NewRow<'_>],
     recorded_at_ms: i64,
@@ -284,6 +303,49 @@ async fn insert_rows(
             .await?;
     }
     Ok(())
+}
+
+/// Records the group's distinct actions and tenant slugs for the free-text search (see the
+/// migration `text_index_high_cardinality_fields`). Almost every value is already there; each
+/// costs one probe of the primary key.
+async fn insert_text_values(connection: &mut PgConnection, rows: &[crate::sql::NewRow<'_>]) -> Result<(), sqlx::Error> {
+    let mut values = std::collections::BTreeSet::new();
+    for row in rows {
+        values.insert((crate::filter_sql::TEXT_VALUE_ACTION, row.event.action.as_str()));
+        if let Some(tenant) = &row.event.tenant_slug {
+            values.insert((crate::filter_sql::TEXT_VALUE_TENANT, tenant.as_str()));
+        }
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let (fields, values): (Vec<&str>, Vec<&str>) = values.into_iter().unzip();
+    sqlx::query(
+        "INSERT INTO audit_text_values (field, value) SELECT * FROM unnest($1::text[], $2::text[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(fields)
+    .bind(values)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl crate::sequencer::GroupWriter for PostgresDb {
+    /// Speculatively when it can (see `speculation`), otherwise under the chain-head lock.
+    async fn write_group(
+        &self,
+        events: &[&dezky_core::NewAuditEvent],
+        seals: &[crate::seal::PersonalSeal],
+        now: dezky_core::Timestamp,
+        link: &mut crate::sequencer::GroupLink,
+    ) -> Result<crate::records::AppendReceipt, StoreError> {
+        match self.write_group_speculatively(events, seals, now, link).await? {
+            speculation::Attempt::Committed(receipt) => Ok(receipt),
+            speculation::Attempt::GaveUp => self.write_group_locked(events, seals, now, link).await,
+        }
+    }
 }
 
 implement_store!(

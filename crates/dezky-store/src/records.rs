@@ -8,6 +8,14 @@ pub enum AppendOutcome {
     Duplicate,
 }
 
+/// How this instance's speculative group commits went since it started (PostgreSQL; see
+/// `postgres::speculation`): committed that way, or given up and written under the lock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpeculationStats {
+    pub committed: u64,
+    pub given_up: u64,
+}
+
 /// What an append did, one outcome per submitted event, in submission order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendReceipt {

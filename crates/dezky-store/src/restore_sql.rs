@@ -188,7 +188,7 @@ macro_rules! implement_restore_store {
                     query: &AuditQuery,
                     limit: u32,
                 ) -> Result<Vec<AuditEvent>, StoreError> {
-                    let filter = filter_sql::build_for(query, $dialect, EventTable::Restored);
+                    let filter = filter_sql::build_for(query, $dialect, EventTable::Restored, None);
                     let select = format!(
                         "SELECT {EVENT_COLUMNS} FROM restored_events{} ORDER BY seq DESC LIMIT {limit}",
                         filter.where_clause()

@@ -14,9 +14,12 @@ use crate::seal::{PersonalSeal, seal_all};
 use async_trait::async_trait;
 use dezky_core::{NewAuditEvent, Timestamp};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub(crate) const MAX_GROUP_EVENTS: usize = 10_000;
+/// Groups being written at once at most: one committing while the next one is written beside
+/// it (PostgreSQL, see `GroupLink`). A third would only wait for the chain head too.
+const MAX_GROUPS_IN_FLIGHT: usize = 2;
 
 #[async_trait]
 pub(crate) trait GroupWriter: Send + Sync + 'static {
@@ -26,7 +29,58 @@ pub(crate) trait GroupWriter: Send + Sync + 'static {
         events: &[&NewAuditEvent],
         seals: &[PersonalSeal],
         now: Timestamp,
+        link: &mut GroupLink,
     ) -> Result<AppendReceipt, StoreError>;
+}
+
+/// What a group being written tells the loop and the group after it.
+///
+/// The loop gathers the next group once this one has *published* its tip (its seqs, hashes and
+/// Merkle frontier are computed and cached, `frontier_cache::Tip`), so on PostgreSQL the next
+/// group can compute and insert its rows from that tip while this one still writes or commits
+/// (`postgres::speculation`). Before it commits, the next group asks whether this group's tip
+/// was committed (`previous_committed`) and gives up its attempt if not. A writer that never
+/// publishes early (SQLite: one writer connection) keeps the groups strictly one after another.
+pub(crate) struct GroupLink {
+    published: Option<oneshot::Sender<()>>,
+    settled: Option<oneshot::Sender<bool>>,
+    previous: Option<oneshot::Receiver<bool>>,
+}
+
+impl GroupLink {
+    /// A link nobody listens to.
+    pub(crate) fn detached() -> GroupLink {
+        GroupLink {
+            published: None,
+            settled: None,
+            previous: None,
+        }
+    }
+
+    /// The group's tip is in the cache: the loop may gather the next group.
+    pub(crate) fn published(&mut self) {
+        if let Some(published) = self.published.take() {
+            let _ = published.send(());
+        }
+    }
+
+    /// Whether the tip this group published first was committed (only the first answer
+    /// counts: a retry after a failed attempt publishes a tip nobody started from).
+    pub(crate) fn settle(&mut self, committed: bool) {
+        self.published();
+        if let Some(settled) = self.settled.take() {
+            let _ = settled.send(committed);
+        }
+    }
+
+    /// Whether the group before this one committed the tip it published; `true` when none was
+    /// in flight as this group was gathered. Waits for that group's answer.
+    pub(crate) async fn previous_committed(&mut self) -> bool {
+        match self.previous.take() {
+            None => true,
+            Some(previous) => previous.await.unwrap_or(false),
+        }
+    }
 }
 
 struct Request {
@@ -114,9 +168,16 @@ impl Sequencer {
 }
 
 /// Takes whatever is waiting, commits it as one group, answers its callers; until the store
-/// (every sender) is gone.
+/// (every sender) is gone. Each group is written by a task of its own; the next group is
+/// gathered once the current one has published its tip (see `GroupLink`), with at most
+/// `MAX_GROUPS_IN_FLIGHT` being written.
 async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>) {
+    let in_flight = Arc::new(Semaphore::new(MAX_GROUPS_IN_FLIGHT));
+    let mut previous: Option<oneshot::Receiver<bool>> = None;
     while let Some(first) = receiver.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
         // On the caller's runtime, let writers that are about to send join this group: without
         // this yield, the group right after a commit holds only the fastest writer's events. On
         // a thread of its own it lets the previous group's connection go back to its pool first
@@ -134,11 +195,27 @@ async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>
                 Err(_) => break,
             }
         }
-        commit_group(writer.as_ref(), group).await;
+        let (published, on_published) = oneshot::channel();
+        let (settled, on_settled) = oneshot::channel();
+        let mut link = GroupLink {
+            published: Some(published),
+            settled: Some(settled),
+            previous: previous.replace(on_settled),
+        };
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            commit_group(writer.as_ref(), group, &mut link).await;
+            drop(permit);
+        });
+        // Err: the group ended without publishing (its sender is gone).
+        let _ = on_published.await;
     }
+    // The groups still being written finish before the loop (and, on its own thread, the
+    // runtime that runs them) ends.
+    let _ = in_flight.acquire_many(MAX_GROUPS_IN_FLIGHT as u32).await;
 }
 
-async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
+async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>, link: &mut GroupLink) {
     let now = group
         .iter()
         .map(|request| request.now)
@@ -146,7 +223,7 @@ async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>) {
         .unwrap_or(Timestamp::from_millis(0));
     let all: Vec<&NewAuditEvent> = group.iter().flat_map(|request| request.events.iter()).collect();
     let seals: Vec<PersonalSeal> = group.iter().flat_map(|request| request.seals.iter().copied()).collect();
-    let combined = writer.write_group(&all, &seals, now).await;
+    let combined = writer.write_group(&all, &seals, now, link).await;
     drop(all);
     match combined {
         Ok(receipt) => {

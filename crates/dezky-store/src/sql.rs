@@ -295,15 +295,10 @@ macro_rules! implement_store {
             seals: &[$crate::seal::PersonalSeal],
             now: Timestamp,
         ) -> Result<AppendReceipt, StoreError> {
-            if seals.len() != events.len() {
-                return Err(StoreError::Conflict(format!("{} events but {} seals", events.len(), seals.len())));
-            }
             let head_sql = format!("{}{}", sql::SELECT_HEAD, $head_lock_suffix);
             let (next_seq, last_recorded, head_hash): (i64, i64, String) =
                 sqlx::query_as(&head_sql).fetch_one(&mut *connection).await?;
-            let recorded_at = Timestamp::from_millis(now.as_millis().max(last_recorded));
-            let mut prev_hash = stored_hash(&head_hash, "chain head")?;
-            let mut frontier = match cache.take(next_seq as u64, &head_hash) {
+            let frontier = match cache.take(next_seq as u64, &head_hash) {
                 Some(frontier) => frontier,
                 None => {
                     let nodes = range_nodes(0, next_seq as u64);
@@ -312,12 +307,55 @@ macro_rules! implement_store {
                         .ok_or_else(|| StoreError::Corrupt("merkle frontier does not match the tree size".into()))?
                 }
             };
+            let start = $crate::frontier_cache::Tip {
+                size: next_seq as u64,
+                head_hash,
+                last_recorded_ms: last_recorded,
+                frontier,
+                keys: Default::default(),
+            };
             let stored = stored_external_ids(connection, events).await?;
+            let planned = plan_group(&start, events, seals, &stored, now)?;
+            $insert_rows(&mut *connection, &planned.rows, planned.recorded_at_ms, &planned.nodes).await?;
+            update_head(connection, &start, &planned.end).await?;
+            // Keyed by the new head hash: if this transaction rolls back, the database's head
+            // differs and the cached tip is never used.
+            cache.put(planned.end);
+            Ok(planned.receipt)
+        }
+
+        /// A group's rows and Merkle nodes, computed from the chain tip `start`.
+        struct PlannedGroup<'e> {
+            rows: Vec<sql::NewRow<'e>>,
+            nodes: Vec<(NodeId, Hash)>,
+            recorded_at_ms: i64,
+            receipt: AppendReceipt,
+            /// The tip once these rows are in (`start` itself when every event was a duplicate).
+            end: $crate::frontier_cache::Tip,
+        }
+
+        /// Assigns seqs from `start` to the events not `stored` (nor repeated in the group) and
+        /// hashes them into the chain and the tree. No IO: the caller writes the rows, and
+        /// checks (or ensured, by holding the lock) that the head is `start`.
+        fn plan_group<'e>(
+            start: &$crate::frontier_cache::Tip,
+            events: &[&'e NewAuditEvent],
+            seals: &[$crate::seal::PersonalSeal],
+            stored: &HashSet<(&str, &str)>,
+            now: Timestamp,
+        ) -> Result<PlannedGroup<'e>, StoreError> {
+            if seals.len() != events.len() {
+                return Err(StoreError::Conflict(format!("{} events but {} seals", events.len(), seals.len())));
+            }
+            let recorded_at = Timestamp::from_millis(now.as_millis().max(start.last_recorded_ms));
+            let mut prev_hash = stored_hash(&start.head_hash, "chain head")?;
+            let mut frontier = start.frontier.clone();
             let mut seen_in_batch = HashSet::new();
+            let mut keys = HashSet::new();
             let mut outcomes = Vec::with_capacity(events.len());
-            let mut rows: Vec<sql::NewRow<'_>> = Vec::with_capacity(events.len());
-            let mut new_nodes = vec![];
-            let mut seq = next_seq;
+            let mut rows: Vec<sql::NewRow<'e>> = Vec::with_capacity(events.len());
+            let mut nodes = vec![];
+            let mut seq = to_i64(start.size);
             for (event, seal) in events.iter().zip(seals) {
                 if let Some(external_id) = &event.external_id {
                     let key = (event.source.as_str(), external_id.as_str());
@@ -325,10 +363,11 @@ macro_rules! implement_store {
                         outcomes.push(AppendOutcome::Duplicate);
                         continue;
                     }
+                    keys.insert($crate::frontier_cache::key_digest(key.0, key.1));
                 }
                 let leaf = leaf_hash(&LeafHeader::of_new(event, seq as u64, recorded_at), &seal.commitment);
                 let hash = chain_hash(&prev_hash, &leaf);
-                new_nodes.extend(frontier.push(leaf));
+                nodes.extend(frontier.push(leaf));
                 rows.push(sql::NewRow {
                     seq,
                     event,
@@ -338,20 +377,41 @@ macro_rules! implement_store {
                 prev_hash = hash;
                 seq += 1;
             }
-            $insert_rows(&mut *connection, &rows, recorded_at.as_millis(), &new_nodes).await?;
-            let new_head_hash = hash_hex(&prev_hash);
-            if seq != next_seq {
+            let end = if rows.is_empty() {
+                $crate::frontier_cache::Tip { keys: Default::default(), ..start.clone() }
+            } else {
+                $crate::frontier_cache::Tip {
+                    size: seq as u64,
+                    head_hash: hash_hex(&prev_hash),
+                    last_recorded_ms: recorded_at.as_millis(),
+                    frontier,
+                    keys: std::sync::Arc::new(keys),
+                }
+            };
+            Ok(PlannedGroup {
+                rows,
+                nodes,
+                recorded_at_ms: recorded_at.as_millis(),
+                receipt: AppendReceipt { outcomes },
+                end,
+            })
+        }
+
+        /// Moves the chain head from `start` to `end` (nothing to write when they are equal).
+        async fn update_head(
+            connection: &mut DbConnection,
+            start: &$crate::frontier_cache::Tip,
+            end: &$crate::frontier_cache::Tip,
+        ) -> Result<(), StoreError> {
+            if end.size != start.size {
                 sqlx::query(sql::UPDATE_HEAD)
-                    .bind(seq)
-                    .bind(recorded_at.as_millis())
-                    .bind(&new_head_hash)
+                    .bind(to_i64(end.size))
+                    .bind(end.last_recorded_ms)
+                    .bind(&end.head_hash)
                     .execute(&mut *connection)
                     .await?;
             }
-            // Keyed by the new head hash: if this transaction rolls back, the database's head
-            // differs and the cached frontier is never used.
-            cache.put(seq as u64, new_head_hash, frontier);
-            Ok(AppendReceipt { outcomes })
+            Ok(())
         }
 
         async fn find_user_in(connection: &mut DbConnection, issuer: &str, subject: &str) -> Result<Option<User>, StoreError> {
@@ -365,17 +425,33 @@ macro_rules! implement_store {
                 .transpose()
         }
 
-        #[async_trait::async_trait]
-        impl $crate::sequencer::GroupWriter for $db {
-            async fn write_group(
+        impl $db {
+            /// Appends a group in one transaction that holds the chain-head lock throughout.
+            /// Tells `link` once the group's tip is cached (before the commit) and whether the
+            /// commit succeeded.
+            async fn write_group_locked(
                 &self,
                 events: &[&NewAuditEvent],
                 seals: &[$crate::seal::PersonalSeal],
                 now: Timestamp,
+                link: &mut $crate::sequencer::GroupLink,
             ) -> Result<AppendReceipt, StoreError> {
-                let mut write = self.begin_write().await?;
-                let receipt = append_sealed_in(&mut write.transaction, &self.frontier_cache, events, seals, now).await?;
-                write.transaction.commit().await?;
+                let appended = async {
+                    let mut write = self.begin_write().await?;
+                    let receipt = append_sealed_in(&mut write.transaction, &self.frontier_cache, events, seals, now).await?;
+                    Ok::<_, StoreError>((write, receipt))
+                };
+                let (write, receipt) = match appended.await {
+                    Ok(appended) => appended,
+                    Err(error) => {
+                        link.settle(false);
+                        return Err(error);
+                    }
+                };
+                link.published();
+                let committed = write.transaction.commit().await;
+                link.settle(committed.is_ok());
+                committed?;
                 self.after_append_commit(receipt.appended_seqs().count());
                 Ok(receipt)
             }
@@ -399,7 +475,18 @@ macro_rules! implement_store {
             }
 
             async fn query_events(&self, query: &AuditQuery) -> Result<EventPage, StoreError> {
-                let filter = filter_sql::build(query, $dialect);
+                let text_values = match (&query.text, $dialect) {
+                    (Some(search), filter_sql::Dialect::Postgres) => {
+                        let rows: Vec<(String, String)> = sqlx::query_as(filter_sql::SELECT_TEXT_VALUES)
+                            .bind(filter_sql::text_pattern(search))
+                            .bind(filter_sql::MAX_TEXT_VALUES as i64 + 1)
+                            .fetch_all(self.db.pool())
+                            .await?;
+                        filter_sql::TextValues::from_rows(rows)
+                    }
+                    _ => None,
+                };
+                let filter = filter_sql::build(query, $dialect, text_values.as_ref());
                 let limit = query.limit.get() as usize;
                 let select = format!(
                     "SELECT {EVENT_COLUMNS} FROM audit_events{} ORDER BY seq DESC LIMIT {}",
@@ -457,6 +544,10 @@ macro_rules! implement_store {
 
             async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
                 self.db.text_index_lag().await
+            }
+
+            fn speculation_stats(&self) -> Option<$crate::SpeculationStats> {
+                self.db.speculation_stats()
             }
 
             async fn chain_head(&self) -> Result<ChainHead, StoreError> {

@@ -193,6 +193,10 @@ impl SqliteDb {
     /// (one snapshot of both files): archived events are never indexed nor scanned, so an
     /// index rebuilt from empty does not count them. Zero when the index is ahead, as it is
     /// for a moment before it rebuilds itself for a database restored from an older backup.
+    fn speculation_stats(&self) -> Option<crate::SpeculationStats> {
+        None
+    }
+
     async fn text_index_lag(&self) -> Result<Option<u64>, StoreError> {
         let lag: i64 = sqlx::query_scalar(&format!(
             "SELECT max(0, head - max(indexed, coalesce(oldest_hot, head))) FROM (SELECT \
@@ -319,6 +323,23 @@ async fn insert_rows(
         query.execute(&mut *connection).await?;
     }
     Ok(())
+}
+
+#[async_trait::async_trait]
+impl crate::sequencer::GroupWriter for SqliteDb {
+    /// One group after another: SQLite has one writer connection, so a group cannot start
+    /// before the previous one has committed. The loop's link is not told early; it learns
+    /// that this group is done when the group ends.
+    async fn write_group(
+        &self,
+        events: &[&dezky_core::NewAuditEvent],
+        seals: &[crate::seal::PersonalSeal],
+        now: dezky_core::Timestamp,
+        _link: &mut crate::sequencer::GroupLink,
+    ) -> Result<crate::records::AppendReceipt, StoreError> {
+        self.write_group_locked(events, seals, now, &mut crate::sequencer::GroupLink::detached())
+            .await
+    }
 }
 
 implement_store!(

@@ -56,8 +56,19 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             String::new()
         }
     };
+    let speculation = state.store.speculation_stats().map_or_else(String::new, |stats| {
+        crate::metrics::render_counter(
+            "dezky_speculative_group_commits_total",
+            "group commits written beside the group before them (PostgreSQL)",
+            stats.committed,
+        ) + &crate::metrics::render_counter(
+            "dezky_speculative_group_commits_given_up_total",
+            "speculative group commits given up and written under the chain-head lock instead",
+            stats.given_up,
+        )
+    });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render() + &state.ingest.status.render_metrics() + &text_index_lag,
+        state.metrics.render() + &state.ingest.status.render_metrics() + &text_index_lag + &speculation,
     )
 }

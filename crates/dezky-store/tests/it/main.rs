@@ -10,6 +10,7 @@ mod invites;
 mod maintenance;
 mod merkle;
 mod query;
+mod speculation;
 mod text_index;
 mod tokens_and_users;
 mod workers;

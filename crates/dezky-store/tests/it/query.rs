@@ -257,6 +257,46 @@ async fn free_text_matches_substrings_case_insensitively(db: TestDatabase) {
     assert_eq!(seqs(&store, with_tenant).await, vec![3, 2]);
 }
 
+/// Each searched field alone finds its event (PostgreSQL searches the action and the tenant
+/// through their distinct values, the rest through the trigram index), also as the values of
+/// later appends, and a text with a line break matches across neighbouring fields as before.
+async fn free_text_finds_each_field_on_its_own(db: TestDatabase) {
+    let store = open(&db).await;
+    let mut by_action = event("ocis.file_renamed", 0);
+    by_action.resource_name = Some("report.odt".into());
+    let mut by_tenant = event("tenant.created", 1_000);
+    by_tenant.tenant_slug = Some(Slug::parse("zeta-corp").unwrap());
+    let mut by_email = event("tenant.created", 2_000);
+    by_email.actor_email = Some("Quinn@Mail.example".into());
+    let mut by_name = event("tenant.created", 3_000);
+    by_name.resource_name = Some("Quarterly Umsatz".into());
+    for new in [by_action, by_tenant, by_email, by_name] {
+        store
+            .append_events(vec![new], Timestamp::from_millis(10_000))
+            .await
+            .unwrap();
+    }
+    let q = |text: &str| RawAuditQuery {
+        q: Some(text.to_owned()),
+        ..raw()
+    };
+    assert_eq!(seqs(&store, q("FILE_REN")).await, vec![0], "action");
+    assert_eq!(seqs(&store, q("eta-co")).await, vec![1], "tenant");
+    assert_eq!(seqs(&store, q("quinn@mail")).await, vec![2], "e-mail");
+    assert_eq!(seqs(&store, q("terly umS")).await, vec![3], "resource name");
+    assert_eq!(
+        seqs(&store, q("renamed\nreport")).await,
+        vec![0],
+        "across action and name"
+    );
+    assert_eq!(seqs(&store, q("created")).await, vec![3, 2, 1]);
+    let within_tenant = RawAuditQuery {
+        tenant_slug: Some("zeta-corp".into()),
+        ..q("tenant.")
+    };
+    assert_eq!(seqs(&store, within_tenant).await, vec![1]);
+}
+
 async fn pages_follow_the_cursor_without_skips_or_repeats(db: TestDatabase) {
     let store = seeded(&db).await;
     let mut query = AuditQuery {
@@ -381,6 +421,7 @@ on_both_backends!(
     every_filter_selects_exactly_its_events,
     free_text_pages_through_every_match,
     free_text_matches_substrings_case_insensitively,
+    free_text_finds_each_field_on_its_own,
     pages_follow_the_cursor_without_skips_or_repeats,
     events_round_trip_every_field,
 );
