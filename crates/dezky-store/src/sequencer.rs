@@ -33,6 +33,12 @@ pub(crate) trait GroupWriter: Send + Sync + 'static {
     ) -> Result<AppendReceipt, StoreError>;
 }
 
+/// How long a group waits for the group before it to settle. Only a safety net: every path of
+/// a group that has published either has nothing left but its commit, or bounds each of its
+/// database waits and settles before it retries (see `GroupLink`); a wait this long means
+/// that rule was broken, and answering "not committed" breaks the cycle instead of hanging.
+const PREVIOUS_SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a group being written tells the loop and the group after it.
 ///
 /// The loop gathers the next group once this one has *published* its tip (its seqs, hashes and
@@ -41,10 +47,21 @@ pub(crate) trait GroupWriter: Send + Sync + 'static {
 /// (`postgres::speculation`). Before it commits, the next group asks whether this group's tip
 /// was committed (`previous_committed`) and gives up its attempt if not. A writer that never
 /// publishes early (SQLite: one writer connection) keeps the groups strictly one after another.
+///
+/// The rule that keeps the two from waiting on each other for ever: once a group has published,
+/// either only its commit is left, or each of its waits in the database is bounded
+/// (`lock_timeout`) and it settles (`settle(false)`) before it writes anything under the lock.
 pub(crate) struct GroupLink {
     published: Option<oneshot::Sender<()>>,
     settled: Option<oneshot::Sender<bool>>,
-    previous: Option<oneshot::Receiver<bool>>,
+    previous: Previous,
+}
+
+/// The answer of the group before, as far as it is known.
+enum Previous {
+    /// None was in flight, or its answer was read.
+    Known(bool),
+    Awaited(oneshot::Receiver<bool>),
 }
 
 impl GroupLink {
@@ -53,7 +70,7 @@ impl GroupLink {
         GroupLink {
             published: None,
             settled: None,
-            previous: None,
+            previous: Previous::Known(true),
         }
     }
 
@@ -73,13 +90,35 @@ impl GroupLink {
         }
     }
 
-    /// Whether the group before this one committed the tip it published; `true` when none was
-    /// in flight as this group was gathered. Waits for that group's answer.
-    pub(crate) async fn previous_committed(&mut self) -> bool {
-        match self.previous.take() {
-            None => true,
-            Some(previous) => previous.await.unwrap_or(false),
+    /// Whether the group before this one is already known not to have committed its tip (a
+    /// look, no wait).
+    pub(crate) fn previous_failed(&mut self) -> bool {
+        if let Previous::Awaited(receiver) = &mut self.previous {
+            match receiver.try_recv() {
+                Ok(committed) => self.previous = Previous::Known(committed),
+                Err(oneshot::error::TryRecvError::Closed) => self.previous = Previous::Known(false),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
         }
+        matches!(self.previous, Previous::Known(false))
+    }
+
+    /// Whether the group before this one committed the tip it published; `true` when none was
+    /// in flight as this group was gathered. Waits for that group's answer (at most
+    /// `PREVIOUS_SETTLE_TIMEOUT`, then `false`).
+    pub(crate) async fn previous_committed(&mut self) -> bool {
+        let committed = match &mut self.previous {
+            Previous::Known(committed) => *committed,
+            Previous::Awaited(receiver) => match tokio::time::timeout(PREVIOUS_SETTLE_TIMEOUT, receiver).await {
+                Ok(answer) => answer.unwrap_or(false),
+                Err(_) => {
+                    tracing::warn!("the previous group commit did not settle in time; this one does not build on it");
+                    false
+                }
+            },
+        };
+        self.previous = Previous::Known(committed);
+        committed
     }
 }
 
@@ -200,7 +239,9 @@ async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>
         let mut link = GroupLink {
             published: Some(published),
             settled: Some(settled),
-            previous: previous.replace(on_settled),
+            previous: previous
+                .replace(on_settled)
+                .map_or(Previous::Known(true), Previous::Awaited),
         };
         let writer = writer.clone();
         tokio::spawn(async move {
@@ -245,5 +286,51 @@ async fn commit_group(writer: &dyn GroupWriter, group: Vec<Request>, link: &mut 
                     .send(Err(StoreError::Conflict(format!("append failed: {message}"))));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linked(
+        previous: Option<oneshot::Receiver<bool>>,
+    ) -> (GroupLink, oneshot::Receiver<()>, oneshot::Receiver<bool>) {
+        let (published, on_published) = oneshot::channel();
+        let (settled, on_settled) = oneshot::channel();
+        let link = GroupLink {
+            published: Some(published),
+            settled: Some(settled),
+            previous: previous.map_or(Previous::Known(true), Previous::Awaited),
+        };
+        (link, on_published, on_settled)
+    }
+
+    #[tokio::test]
+    async fn a_group_learns_how_the_one_before_it_settled() {
+        let (mut first, mut first_published, first_settled) = linked(None);
+        let (mut second, _, _) = linked(Some(first_settled));
+        assert!(first_published.try_recv().is_err(), "nothing published yet");
+        assert!(!second.previous_failed(), "not known yet");
+        first.settle(false);
+        first.settle(true);
+        assert!(first_published.try_recv().is_ok(), "settling publishes");
+        assert!(second.previous_failed(), "only the first answer counts");
+        assert!(!second.previous_committed().await);
+    }
+
+    #[tokio::test]
+    async fn a_group_before_that_ended_without_answering_did_not_commit() {
+        let (first, _, first_settled) = linked(None);
+        let (mut second, _, _) = linked(Some(first_settled));
+        drop(first);
+        assert!(!second.previous_committed().await);
+        let (mut alone, _, _) = linked(None);
+        assert!(!alone.previous_failed());
+        assert!(alone.previous_committed().await, "none in flight");
+        let (mut first, _, first_settled) = linked(None);
+        let (mut second, _, _) = linked(Some(first_settled));
+        first.settle(true);
+        assert!(second.previous_committed().await);
     }
 }

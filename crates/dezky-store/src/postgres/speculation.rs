@@ -20,12 +20,16 @@
 //! (`write_group_locked`), so the log is the same as without speculation: gapless seqs (the
 //! primary key and the head check), one chain, no event written twice.
 //!
-//! Nothing an earlier in-flight append will still write is written here before the lock: seqs
-//! and Merkle nodes come after the tip's, a dedup key of the tip's own group makes this group
-//! take the lock at once (`Tip::holds_key_of`), and the searched values wait for the lock. So an
-//! earlier group never waits for this one while this one waits for it, and every wait of this
-//! transaction on a row lock ends after `LOCK_TIMEOUT` (an append of another instance, or a
-//! group retried under the lock after its own attempt gave up), so this is the one that yields.
+//! Why the groups cannot wait on each other for ever (the rule `sequencer::GroupLink` states):
+//! every wait of this transaction on a lock ends after `LOCK_TIMEOUT`, and it settles before its
+//! group is written under the lock; so whatever waits on its rows (an append of another
+//! instance, an `append_in` transaction, the group before it retried under the lock) waits at
+//! most until it gives up. What keeps it from giving up in the common case: its seqs and Merkle
+//! nodes come after the tip's; a dedup key of the tip's own group sends it under the lock, but
+//! only once that group has settled (it would otherwise take the head first and write that
+//! group's seqs); and the searched values wait for the lock. An `append_in` may replace the tip
+//! between the group before publishing and this one peeking; then the two can overlap, and the
+//! lock timeout decides.
 
 use super::{PostgresDb, insert_events_and_nodes, insert_text_values, plan_group, stored_external_ids, update_head};
 use crate::StoreError;
@@ -89,10 +93,19 @@ impl PostgresDb {
         now: Timestamp,
         link: &mut GroupLink,
     ) -> Result<Attempt, StoreError> {
+        if link.previous_failed() {
+            return Ok(Attempt::GaveUp);
+        }
         let Some(start) = self.frontier_cache.peek() else {
             return Ok(Attempt::GaveUp);
         };
-        if events.iter().any(|event| start.holds_key_of(event)) || !self.speculation.may_try() {
+        if events.iter().any(|event| start.holds_key_of(event)) {
+            // Under the lock, but after the tip's group: before, this group would take the
+            // head first and write that group's seqs, and make it give up.
+            link.previous_committed().await;
+            return Ok(Attempt::GaveUp);
+        }
+        if !self.speculation.may_try() {
             return Ok(Attempt::GaveUp);
         }
         let mut transaction = match self.pool.begin().await {
@@ -107,6 +120,12 @@ impl PostgresDb {
             self.frontier_cache.put(planned.end.clone());
             link.published();
             published = true;
+            if planned.rows.is_empty() {
+                // Every event is stored already (committed): the answer holds whatever the head
+                // is, and the tip published is the previous group's, committed or not with it.
+                let committed = link.previous_committed().await;
+                return Ok(Some((planned.receipt, committed)));
+            }
             insert_events_and_nodes(&mut transaction, &planned.rows, planned.recorded_at_ms, &planned.nodes).await?;
             if !link.previous_committed().await {
                 return Ok(None);
@@ -123,11 +142,16 @@ impl PostgresDb {
             }
             insert_text_values(&mut transaction, &planned.rows).await?;
             update_head(&mut transaction, &start, &planned.end).await?;
-            Ok::<_, StoreError>(Some(planned.receipt))
+            Ok::<_, StoreError>(Some((planned.receipt, true)))
         };
         let ready = before_commit.await;
         let receipt = match ready {
-            Ok(Some(receipt)) => receipt,
+            Ok(Some((receipt, false))) => {
+                transaction.rollback().await.ok();
+                link.settle(false);
+                return Ok(Attempt::Committed(receipt));
+            }
+            Ok(Some((receipt, true))) => receipt,
             Ok(None) | Err(_) => {
                 if let Err(error) = &ready {
                     tracing::debug!(%error, "speculative group commit gave up");

@@ -159,3 +159,33 @@ async fn postgres_writes_a_key_of_the_tips_group_under_the_lock() {
     assert_eq!(stats(&store).committed, 2, "the next group speculates again");
     assert_eq!(verified_keys(&store).await.len(), 3);
 }
+
+/// PostgreSQL, one instance, nothing else appending: writers in pairs sending the same keys at
+/// once. A group holding a key of the group before it waits for that group to settle and then
+/// goes under the lock, so no attempt has to give up, and every key is in the log once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_groups_sharing_keys_with_the_group_before_never_give_up() {
+    let db = TestDatabase::create(TestBackend::Postgres).await;
+    let store = open(&db).await;
+    let mut tasks = vec![];
+    for writer in 0..8u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..25u32 {
+                let batch = (0..20)
+                    .map(|event| ingested("portal", &format!("{}-{round}-{event}", writer / 2)))
+                    .collect();
+                store.append_events(batch, Timestamp::from_millis(1)).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let keys = verified_keys(&store).await;
+    assert_eq!(keys.len(), 4 * 25 * 20);
+    assert_eq!(keys.iter().collect::<HashSet<_>>().len(), keys.len(), "no key twice");
+    let stats = stats(&store);
+    assert_eq!(stats.given_up, 0, "{stats:?}");
+    assert!(stats.committed > 0, "{stats:?}");
+}
