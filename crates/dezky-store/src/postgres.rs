@@ -346,6 +346,10 @@ impl crate::sequencer::GroupWriter for PostgresDb {
             speculation::Attempt::GaveUp => self.write_group_locked(events, seals, now, link).await,
         }
     }
+
+    fn pipelines(&self) -> bool {
+        true
+    }
 }
 
 implement_store!(

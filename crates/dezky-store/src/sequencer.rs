@@ -31,6 +31,10 @@ pub(crate) trait GroupWriter: Send + Sync + 'static {
         now: Timestamp,
         link: &mut GroupLink,
     ) -> Result<AppendReceipt, StoreError>;
+
+    /// Whether a group can be written beside the one before it (see `GroupLink`). If not, the
+    /// loop writes each group itself and gathers the next one after it.
+    fn pipelines(&self) -> bool;
 }
 
 /// How long a group waits for the group before it to settle. Only a safety net: every path of
@@ -45,8 +49,9 @@ const PREVIOUS_SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// Merkle frontier are computed and cached, `frontier_cache::Tip`), so on PostgreSQL the next
 /// group can compute and insert its rows from that tip while this one still writes or commits
 /// (`postgres::speculation`). Before it commits, the next group asks whether this group's tip
-/// was committed (`previous_committed`) and gives up its attempt if not. A writer that never
-/// publishes early (SQLite: one writer connection) keeps the groups strictly one after another.
+/// was committed (`previous_committed`) and gives up its attempt if not. A writer that does not
+/// pipeline (SQLite: one writer connection) has each group written by the loop itself, one
+/// after another, with a detached link.
 ///
 /// The rule that keeps the two from waiting on each other for ever: once a group has published,
 /// either only its commit is left, or each of its waits in the database is bounded
@@ -207,9 +212,9 @@ impl Sequencer {
 }
 
 /// Takes whatever is waiting, commits it as one group, answers its callers; until the store
-/// (every sender) is gone. Each group is written by a task of its own; the next group is
-/// gathered once the current one has published its tip (see `GroupLink`), with at most
-/// `MAX_GROUPS_IN_FLIGHT` being written.
+/// (every sender) is gone. For a writer that pipelines, each group is written by a task of its
+/// own and the next group is gathered once the current one has published its tip (see
+/// `GroupLink`), with at most `MAX_GROUPS_IN_FLIGHT` being written.
 async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>) {
     let in_flight = Arc::new(Semaphore::new(MAX_GROUPS_IN_FLIGHT));
     let mut previous: Option<oneshot::Receiver<bool>> = None;
@@ -233,6 +238,11 @@ async fn run(writer: Arc<dyn GroupWriter>, mut receiver: mpsc::Receiver<Request>
                 }
                 Err(_) => break,
             }
+        }
+        if !writer.pipelines() {
+            commit_group(writer.as_ref(), group, &mut GroupLink::detached()).await;
+            drop(permit);
+            continue;
         }
         let (published, on_published) = oneshot::channel();
         let (settled, on_settled) = oneshot::channel();

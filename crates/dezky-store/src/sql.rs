@@ -363,7 +363,10 @@ macro_rules! implement_store {
                         outcomes.push(AppendOutcome::Duplicate);
                         continue;
                     }
-                    keys.insert($crate::frontier_cache::key_digest(key.0, key.1));
+                    // Only a speculative successor reads them (PostgreSQL).
+                    if $dialect == filter_sql::Dialect::Postgres {
+                        keys.insert($crate::frontier_cache::key_digest(key.0, key.1));
+                    }
                 }
                 let leaf = leaf_hash(&LeafHeader::of_new(event, seq as u64, recorded_at), &seal.commitment);
                 let hash = chain_hash(&prev_hash, &leaf);

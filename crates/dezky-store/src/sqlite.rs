@@ -327,18 +327,20 @@ async fn insert_rows(
 
 #[async_trait::async_trait]
 impl crate::sequencer::GroupWriter for SqliteDb {
-    /// One group after another: SQLite has one writer connection, so a group cannot start
-    /// before the previous one has committed. The loop's link is not told early; it learns
-    /// that this group is done when the group ends.
     async fn write_group(
         &self,
         events: &[&dezky_core::NewAuditEvent],
         seals: &[crate::seal::PersonalSeal],
         now: dezky_core::Timestamp,
-        _link: &mut crate::sequencer::GroupLink,
+        link: &mut crate::sequencer::GroupLink,
     ) -> Result<crate::records::AppendReceipt, StoreError> {
-        self.write_group_locked(events, seals, now, &mut crate::sequencer::GroupLink::detached())
-            .await
+        self.write_group_locked(events, seals, now, link).await
+    }
+
+    /// One group after another: SQLite has one writer connection, so a group cannot start
+    /// before the previous one has committed.
+    fn pipelines(&self) -> bool {
+        false
     }
 }
 
