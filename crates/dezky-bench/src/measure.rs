@@ -140,8 +140,8 @@ pub async fn pure_verification_speed(store: &dyn Store, limit: usize) -> anyhow:
     while events < limit {
         let page_size = (limit - events).min(10_000) as u32;
         let page = store.evidence_page(after, page_size).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(u64::try_from(last.seq())?);
+        let Some(last_seq) = page.last_seq() else { break };
+        after = Some(u64::try_from(last_seq)?);
         events += page.len();
         pages.push(page);
     }

@@ -83,24 +83,95 @@ pub struct EventEvidence<'a> {
     pub unreadable: bool,
 }
 
-/// What an event's stored content hashes to. It depends on no other event (unlike the chain
-/// and the tree), so a caller may compute it for many events in parallel and push them in
-/// order with `Verifier::push_with`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ContentHashes {
-    /// Recomputed from the personal fields, or the stored commitment once they were erased.
-    pub commitment: Hash,
-    pub leaf: Hash,
+/// A stored hash as the verifier holds it: parsed, or (only when it is not a hash, which
+/// only tampering causes) the stored text, kept for the break it will be reported in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum StoredHash {
+    Parsed(Hash),
+    NotAHash(String),
 }
 
-pub fn content_hashes(evidence: &EventEvidence<'_>) -> ContentHashes {
-    let commitment = match evidence.salt {
-        Some(salt) => personal_commitment(salt, &evidence.personal),
-        None => *evidence.commitment,
-    };
-    ContentHashes {
-        commitment,
-        leaf: leaf_hash(&evidence.header, &commitment),
+impl StoredHash {
+    fn of(text: Option<&str>) -> StoredHash {
+        match text.and_then(parse_hash) {
+            Some(hash) => StoredHash::Parsed(hash),
+            None => StoredHash::NotAHash(text.unwrap_or_default().to_owned()),
+        }
+    }
+
+    fn parsed(&self) -> Option<Hash> {
+        match self {
+            StoredHash::Parsed(hash) => Some(*hash),
+            StoredHash::NotAHash(_) => None,
+        }
+    }
+
+    /// As a break reports it: the hash in lowercase hex, or the stored text.
+    fn shown(&self) -> String {
+        match self {
+            StoredHash::Parsed(hash) => hex_of(hash),
+            StoredHash::NotAHash(text) => text.clone(),
+        }
+    }
+}
+
+/// Everything the verifier checks about one event that depends on no other event: its content
+/// rehashed, its stored hashes parsed, and the chain link computed from its own prevHash.
+/// Most of verification's work, so a caller may compute it for many events in parallel and
+/// push the results in order with [`Verifier::push_checked`], which does the checks that need
+/// the events before (the chain, the seq order, the tree, the checkpoints).
+#[derive(Clone, Debug)]
+pub struct CheckedEvent {
+    seq: u64,
+    /// Recomputed from the content.
+    leaf: Hash,
+    prev_hash: StoredHash,
+    hash: StoredHash,
+    /// `H(stored prevHash ‖ leaf)`, when the stored prevHash is a hash.
+    chain: Option<Hash>,
+    /// The content hashes to the stored commitment and leaf, an erased row holds no personal
+    /// data, and the personal fields could be read.
+    content_matches: bool,
+    erased: bool,
+    /// The seq ranges an `audit.erased` event accounts for (empty for every other event).
+    accounts_for: Vec<(u64, u64)>,
+}
+
+impl CheckedEvent {
+    pub fn of(evidence: &EventEvidence<'_>) -> CheckedEvent {
+        let personal = &evidence.personal;
+        let commitment = match evidence.salt {
+            Some(salt) => personal_commitment(salt, personal),
+            None => *evidence.commitment,
+        };
+        let leaf = leaf_hash(&evidence.header, &commitment);
+        // Without a salt the commitment cannot be recomputed, so an erased row must really be
+        // empty: personal data written back into it would otherwise go unnoticed.
+        let erased_but_not_empty = evidence.salt.is_none()
+            && (personal.actor_id.is_some()
+                || personal.actor_email.is_some()
+                || personal.actor_ip.is_some()
+                || personal.resource_name.is_some()
+                || !personal.metadata.is_empty());
+        let prev_hash = StoredHash::of(evidence.prev_hash);
+        let is_erasure_record = evidence.header.action == ERASURE_ACTION && evidence.header.source == "platform";
+        CheckedEvent {
+            seq: evidence.header.seq,
+            leaf,
+            chain: prev_hash.parsed().map(|prev| chain_hash(&prev, &leaf)),
+            prev_hash,
+            hash: StoredHash::of(evidence.hash),
+            content_matches: commitment == *evidence.commitment
+                && leaf == *evidence.leaf_hash
+                && !erased_but_not_empty
+                && !evidence.unreadable,
+            erased: evidence.salt.is_none(),
+            accounts_for: if is_erasure_record {
+                erased_ranges(&personal.metadata.to_map())
+            } else {
+                vec![]
+            },
+        }
     }
 }
 
@@ -207,14 +278,21 @@ impl<'a> Verifier<'a> {
     /// Checks one event; returns the leaf hash recomputed from its content (what a Merkle
     /// proof about this event must start from).
     pub fn push(&mut self, evidence: EventEvidence<'_>) -> Hash {
-        let content = content_hashes(&evidence);
-        self.push_with(evidence, content)
+        self.push_checked(CheckedEvent::of(&evidence))
     }
 
-    /// `push` with the event's `content_hashes` already computed (possibly on another thread).
-    pub fn push_with(&mut self, evidence: EventEvidence<'_>, content: ContentHashes) -> Hash {
-        let ContentHashes { commitment, leaf } = content;
-        let seq = evidence.header.seq;
+    /// `push` with the event's own checks already done (possibly on another thread).
+    pub fn push_checked(&mut self, event: CheckedEvent) -> Hash {
+        let CheckedEvent {
+            seq,
+            leaf,
+            prev_hash,
+            hash,
+            chain,
+            content_matches,
+            erased,
+            accounts_for,
+        } = event;
         if seq != self.expected_seq {
             self.breaks.push(event_break(
                 BreakKind::SeqGap,
@@ -226,21 +304,11 @@ impl<'a> Verifier<'a> {
         self.expected_seq = seq + 1;
         self.head_seq = Some(seq);
         self.verified_events += 1;
-
-        let personal = &evidence.personal;
-        if evidence.salt.is_none() {
+        if erased {
             self.erased.insert(seq);
         }
-        // Without a salt the commitment cannot be recomputed, so an erased row must really be
-        // empty: personal data written back into it would otherwise go unnoticed.
-        let erased_but_not_empty = evidence.salt.is_none()
-            && (personal.actor_id.is_some()
-                || personal.actor_email.is_some()
-                || personal.actor_ip.is_some()
-                || personal.resource_name.is_some()
-                || !personal.metadata.is_empty());
-        let stored_prev = evidence.prev_hash.and_then(parse_hash);
-        let stored_hash = evidence.hash.and_then(parse_hash);
+        let stored_prev = prev_hash.parsed();
+        let stored_hash = hash.parsed();
         if std::mem::take(&mut self.trust_first_prev_hash)
             && let Some(given) = stored_prev
         {
@@ -251,29 +319,22 @@ impl<'a> Verifier<'a> {
                 BreakKind::EventPrevHashMismatch,
                 seq,
                 hex_of(&self.prev_hash),
-                evidence.prev_hash.unwrap_or_default().to_owned(),
+                prev_hash.shown(),
             ));
         }
-        // Recompute from the row's own prevHash, so one inserted or deleted row is one break
+        // Recomputed from the row's own prevHash, so one inserted or deleted row is one break
         // (the prev-hash mismatch above) rather than a mismatch on every later row.
-        let recomputed = chain_hash(&stored_prev.unwrap_or(self.prev_hash), &leaf);
-        if Some(recomputed) != stored_hash
-            || commitment != *evidence.commitment
-            || leaf != *evidence.leaf_hash
-            || erased_but_not_empty
-            || evidence.unreadable
-        {
+        let recomputed = chain.unwrap_or_else(|| chain_hash(&self.prev_hash, &leaf));
+        if Some(recomputed) != stored_hash || !content_matches {
             self.breaks.push(event_break(
                 BreakKind::EventHashMismatch,
                 seq,
-                evidence.hash.unwrap_or_default().to_owned(),
+                hash.shown(),
                 hex_of(&recomputed),
             ));
         }
         self.prev_hash = stored_hash.unwrap_or(recomputed);
-        if evidence.header.action == ERASURE_ACTION && evidence.header.source == "platform" {
-            self.accounted.extend(erased_ranges(&personal.metadata.to_map()));
-        }
+        self.accounted.extend(accounts_for);
         // The tree is rebuilt from what the rows say now, so a checkpoint signed over the
         // original rows no longer matches after any change.
         self.frontier.push(leaf);

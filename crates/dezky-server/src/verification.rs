@@ -5,8 +5,8 @@ use dezky_chain::canonical_text::CanonicalObjectText;
 use dezky_chain::leaf::{LeafHeader, Metadata, PersonalFields};
 use dezky_chain::merkle::{Hash, fold_range, range_nodes};
 use dezky_chain::verify::{
-    Break, BreakKind, CheckpointKeys, ContentHashes, EventEvidence, Report, StoredCheckpoint, StoredHashes, Verifier,
-    content_hashes, hash_or_zero,
+    Break, BreakKind, CheckedEvent, CheckpointKeys, EventEvidence, Report, StoredCheckpoint, StoredHashes, Verifier,
+    hash_or_zero,
 };
 use dezky_core::{AuditEvent, Timestamp};
 use dezky_store::{EvidenceColumn, EvidencePage, EvidenceRow, Store, StoreError};
@@ -17,11 +17,17 @@ fn stored_seq(row: &EvidenceRow<'_>) -> Result<u64, StoreError> {
     u64::try_from(row.seq()).map_err(|_| StoreError::Corrupt(format!("audit event seq {}: negative seq", row.seq())))
 }
 
-/// Pushes stored events in order (see `push_in_parallel`).
+/// Pushes stored events in order (see `check_in_parallel`).
 pub fn push_events(verifier: &mut Verifier<'_>, events: &[AuditEvent]) {
-    push_in_parallel(verifier, events, StoredHashes::of_event, |event, hashes| {
-        EventEvidence::of_stored(event, hashes)
+    let checked = check_in_parallel(events.len(), |index| {
+        let event = &events[index];
+        let hashes = StoredHashes::of_event(event);
+        Ok::<_, std::convert::Infallible>(CheckedEvent::of(&EventEvidence::of_stored(event, &hashes)))
     });
+    let Ok(checked) = checked;
+    for event in checked {
+        verifier.push_checked(event);
+    }
 }
 
 /// A row's values parsed for the verifier: its metadata and hex hashes.
@@ -99,58 +105,57 @@ fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow<'_>) -> EventEvi
     }
 }
 
-/// Pushes every row of a page, in order (see `push_in_parallel`).
+/// Pushes every row of a page, in order (see `check_in_parallel`).
 pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(), StoreError> {
-    let rows: Vec<EvidenceRow<'_>> = page.rows().collect();
-    for row in &rows {
-        stored_seq(row)?;
+    let checked = check_in_parallel(page.len(), |index| {
+        let row = page.row(index)?;
+        stored_seq(&row)?;
+        let parsed = parse_row(&row);
+        Ok::<_, StoreError>(CheckedEvent::of(&evidence_of(&row, &parsed)))
+    })?;
+    for event in checked {
+        verifier.push_checked(event);
     }
-    push_in_parallel(verifier, &rows, parse_row, |row, parsed| evidence_of(row, parsed));
     Ok(())
 }
 
-/// Below this many events a run is prepared on the calling thread.
+/// Below this many events a run is checked on the calling thread.
 const PARALLEL_EVENTS: usize = 1_000;
 /// Threads per run at most: a page is 5,000 events, and a large host need not split it finer.
 const MAX_THREADS: usize = 8;
 
-/// Pushes `items` in order. Preparing each one (parsing) and hashing its content, most of the
-/// work and independent of every other event, run in chunks on one thread per core; the
-/// chain, the tree and the checkpoints are then checked in order.
-fn push_in_parallel<'r, Item: Sync, Prepared: Send>(
-    verifier: &mut Verifier<'_>,
-    items: &'r [Item],
-    prepare: impl Fn(&'r Item) -> Prepared + Sync,
-    evidence: impl for<'p> Fn(&'p Item, &'p Prepared) -> EventEvidence<'p> + Sync,
-) {
-    let prepare_run = |run: &'r [Item]| -> Vec<(Prepared, ContentHashes)> {
-        run.iter()
-            .map(|item| {
-                let prepared = prepare(item);
-                let content = content_hashes(&evidence(item, &prepared));
-                (prepared, content)
-            })
-            .collect()
-    };
+/// Each event's own checks (`CheckedEvent::of`: taking the row from the page, parsing it,
+/// hashing its content and its chain link), most of verification's work and independent of
+/// every other event, for events `0..count` in chunks on one thread per core; the results in
+/// order, or the first error in order. The caller then pushes them in order, which checks the
+/// chain, the tree and the checkpoints.
+fn check_in_parallel<Error: Send>(
+    count: usize,
+    check: impl Fn(usize) -> Result<CheckedEvent, Error> + Sync,
+) -> Result<Vec<CheckedEvent>, Error> {
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS));
-    let prepared: Vec<(Prepared, ContentHashes)> = if items.len() < PARALLEL_EVENTS || threads == 1 {
-        prepare_run(items)
-    } else {
-        let chunk = items.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = items
-                .chunks(chunk)
-                .map(|run| scope.spawn(|| prepare_run(run)))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        })
-    };
-    for (item, (prepared, content)) in items.iter().zip(&prepared) {
-        verifier.push_with(evidence(item, prepared), *content);
+    if count < PARALLEL_EVENTS || threads == 1 {
+        return (0..count).map(check).collect();
     }
+    let chunk = count.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..count)
+            .step_by(chunk)
+            .map(|start| {
+                let check = &check;
+                scope.spawn(move || {
+                    (start..(start + chunk).min(count))
+                        .map(check)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut checked = Vec::with_capacity(count);
+        for worker in workers {
+            checked.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Ok(checked)
+    })
 }
 
 /// The hashes of the given leaf ranges, each folded from its stored perfect subtrees, fetched
@@ -215,7 +220,7 @@ pub async fn walk_hot(
 ) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
     let mut page = store.evidence_page(after, PAGE).await?;
-    while let Some(last) = page.last() {
+    while let Some(last) = page.last().transpose()? {
         last_hash = last.text(EvidenceColumn::Hash).map(str::to_owned);
         let (next, pushed) = tokio::join!(store.evidence_page(Some(stored_seq(&last)?), PAGE), async {
             push_page(verifier, &page)

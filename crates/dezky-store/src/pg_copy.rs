@@ -34,8 +34,6 @@ pub(crate) enum CopyFormatError {
     NullBigint { field: usize },
     #[error("field {field} of a COPY tuple has length {length}")]
     Length { field: usize, length: i32 },
-    #[error("field {field} of a COPY tuple is not UTF-8")]
-    NotUtf8 { field: usize },
     #[error("the COPY stream has data after its trailer")]
     AfterTrailer,
     #[error("the COPY stream ended inside its header or a tuple, or without its trailer")]
@@ -153,7 +151,7 @@ fn parse_tuple(data: &[u8], page: &mut EvidencePage) -> Result<Tuple, CopyFormat
     }
     let mut at = 2;
     let mut integers = [0i64; 3];
-    let mut texts: [Option<&str>; EVIDENCE_TEXT_COLUMNS] = [None; EVIDENCE_TEXT_COLUMNS];
+    let mut texts: [Option<&[u8]>; EVIDENCE_TEXT_COLUMNS] = [None; EVIDENCE_TEXT_COLUMNS];
     for field in 0..FIELDS {
         let Some(length) = data.get(at..at + 4) else {
             return Ok(Tuple::Incomplete);
@@ -179,9 +177,7 @@ fn parse_tuple(data: &[u8], page: &mut EvidencePage) -> Result<Tuple, CopyFormat
                 .map_err(|_| CopyFormatError::NotBigint { field, length })?;
             integers[field] = i64::from_be_bytes(bytes);
         } else {
-            texts[field - 3] = value
-                .map(|value| std::str::from_utf8(value).map_err(|_| CopyFormatError::NotUtf8 { field }))
-                .transpose()?;
+            texts[field - 3] = value;
         }
     }
     page.push(integers[0], integers[1], integers[2], texts);
@@ -257,7 +253,7 @@ mod tests {
         let bytes = stream();
         for chunk in 1..=bytes.len() {
             let page = read_in_chunks(&bytes, chunk).unwrap();
-            let rows: Vec<_> = page.rows().collect();
+            let rows: Vec<_> = page.rows().collect::<Result<_, _>>().unwrap();
             assert_eq!(rows.len(), 3, "chunks of {chunk}");
             assert_eq!((rows[0].seq(), rows[0].at_ms(), rows[0].recorded_at_ms()), (0, -5, 7));
             assert_eq!((rows[1].at_ms(), rows[1].recorded_at_ms()), (i64::MAX, i64::MIN));
@@ -375,16 +371,6 @@ mod tests {
             ),
             (
                 {
-                    let mut bytes = header();
-                    let mut row = tuple([1, 2, 3], &texts("a"));
-                    row[42] = 0xff;
-                    bytes.extend(row);
-                    bytes
-                },
-                CopyFormatError::NotUtf8 { field: 3 },
-            ),
-            (
-                {
                     let mut bytes = stream();
                     bytes.extend(tuple([3, 3, 3], &texts("a")));
                     bytes
@@ -401,5 +387,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_read_and_refused_when_its_row_is_taken() {
+        let mut bytes = header();
+        let mut row = tuple([1, 2, 3], &texts("a"));
+        row[42] = 0xff;
+        bytes.extend(row);
+        bytes.extend(TRAILER);
+        let page = read_in_chunks(&bytes, 5).unwrap();
+        assert_eq!(page.len(), 1);
+        let error = page.row(0).unwrap_err().to_string();
+        assert!(error.contains("seq 1: its actor_type is not UTF-8"), "{error}");
     }
 }

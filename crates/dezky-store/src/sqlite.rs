@@ -10,7 +10,7 @@
 //! writer gets it, because the cache is per connection and readers are many.
 
 use crate::event_row::SELECT_EVENTS_IN_ORDER;
-use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidencePage};
+use crate::evidence::{EVIDENCE_TEXT_COLUMNS, EvidenceColumn, EvidencePage};
 use crate::frontier_cache::FrontierCache;
 use crate::sequencer::{Placement, Sequencer};
 use crate::sql::implement_store;
@@ -264,10 +264,18 @@ async fn read_evidence(db: &Arc<SqliteDb>, after: Option<u64>, limit: u32) -> Re
         while let Some(row) = rows.next()? {
             let mut texts = [None; EVIDENCE_TEXT_COLUMNS];
             let seq: i64 = row.get(0)?;
-            for (index, text) in texts.iter_mut().enumerate() {
-                *text = row.get_ref(index + 3)?.as_str_or_null().map_err(|error| {
-                    StoreError::Corrupt(format!("audit event seq {seq}: column {} {error}", index + 3))
-                })?;
+            for (column, text) in EvidenceColumn::ALL.iter().zip(texts.iter_mut()) {
+                *text = match row.get_ref(*column as usize + 3)? {
+                    rusqlite::types::ValueRef::Text(bytes) => Some(bytes),
+                    rusqlite::types::ValueRef::Null => None,
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "audit event seq {seq}: its {} is {:?}, not text",
+                            column.name(),
+                            other.data_type()
+                        )));
+                    }
+                };
             }
             page.push(seq, row.get(1)?, row.get(2)?, texts);
         }
