@@ -1,6 +1,7 @@
 //! Commands that act on the database directly: tokens, platform admins, configuration check.
 
 use crate::cli::{AdminCommand, TokenCreate};
+use crate::output::outln;
 use anyhow::{Context, bail};
 use dezky_core::Action;
 use dezky_server::audit::Actor;
@@ -31,7 +32,7 @@ pub async fn token_create(config: &Config, request: TokenCreate) -> anyhow::Resu
     )
     .await?;
     eprintln!("created {} token {} ({})", token.scope.kind(), token.id, token.name);
-    println!("{}", secret.expose());
+    outln!("{}", secret.expose());
     Ok(())
 }
 
@@ -46,7 +47,7 @@ pub async fn token_list(config: &Config) -> anyhow::Result<()> {
         let state = token
             .revoked_at
             .map_or("active".to_owned(), |at| format!("revoked {at}"));
-        println!(
+        outln!(
             "{}\t{}{}\t{}\t{}\t{}",
             token.id,
             token.scope.kind(),
@@ -102,19 +103,19 @@ pub async fn platform_admin(config: &Config, command: AdminCommand) -> anyhow::R
 }
 
 pub async fn config_check(config: &Config) -> anyhow::Result<()> {
-    println!("listen            {}", config.listen);
-    println!("data dir          {}", config.data_dir.display());
-    println!("database          {}", config.database_url_for_display());
+    outln!("listen            {}", config.listen);
+    outln!("data dir          {}", config.data_dir.display());
+    outln!("database          {}", config.database_url_for_display());
     match &config.oidc {
         Some(oidc) => {
-            println!("oidc issuers      {}", oidc.issuers.join(", "));
-            println!("oidc audiences    {}", oidc.audiences.join(", "));
-            println!("operator audience {}", oidc.operator_audience);
+            outln!("oidc issuers      {}", oidc.issuers.join(", "));
+            outln!("oidc audiences    {}", oidc.audiences.join(", "));
+            outln!("operator audience {}", oidc.operator_audience);
         }
-        None => println!("oidc              off (AUTHENTIK_ISSUER unset): API tokens only"),
+        None => outln!("oidc              off (AUTHENTIK_ISSUER unset): API tokens only"),
     }
     let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
-    println!(
+    outln!(
         "trusted proxies   {}",
         if proxies.is_empty() {
             "none".to_owned()
@@ -122,8 +123,8 @@ pub async fn config_check(config: &Config) -> anyhow::Result<()> {
             proxies.join(", ")
         }
     );
-    println!("max body bytes    {}", config.max_body_bytes);
-    println!("request timeout   {}s", config.request_timeout.as_secs());
+    outln!("max body bytes    {}", config.max_body_bytes);
+    outln!("request timeout   {}s", config.request_timeout.as_secs());
     let store = dezky_store::open_with(&config.database_url, dezky_store::Indexing::Off)
         .await
         .context("DATABASE_URL")?;
@@ -132,6 +133,6 @@ pub async fn config_check(config: &Config) -> anyhow::Result<()> {
         .await
         .map(|next| next.to_string())
         .unwrap_or_else(|_| "not migrated yet".to_owned());
-    println!("database check    ok ({events} events)");
+    outln!("database check    ok ({events} events)");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `dezky archive bundle` and `dezky verify --bundle`: relocation-proof evidence. Writing needs
 //! the database (and cold storage for archived seqs); verifying needs only the file.
 
+use crate::output::outln;
 use crate::tamper::verifier_key;
 use anyhow::{Context, bail};
 use dezky_chain::bundle::{BundleVerifier, parse_header};
@@ -88,7 +89,7 @@ pub fn verify(path: &Path, key: Option<String>) -> anyhow::Result<()> {
         verifier.push_line(&line);
     }
     let report = verifier.finish();
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    outln!("{}", serde_json::to_string_pretty(&report)?);
     if !report.report.ok {
         bail!("verification found {} break(s)", report.report.breaks.len());
     }

@@ -4,6 +4,7 @@
 mod admin;
 mod bundle;
 mod cli;
+mod output;
 mod tamper;
 
 use clap::Parser;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if output::is_closed_pipe(&error) => ExitCode::from(output::CLOSED_PIPE_EXIT),
         Err(error) => {
             eprintln!("dezky: {error:#}");
             ExitCode::FAILURE

@@ -1,6 +1,7 @@
 //! `dezky keygen` and `dezky verify`: the auditor's tools. `verify` needs only the public key,
 //! and with `--jsonl` not even the database.
 
+use crate::output::outln;
 use anyhow::{Context, bail};
 use dezky_chain::checkpoint::{Checkpoint, NoteSigner, NoteVerifier, verify_checkpoint};
 use dezky_chain::verify::{CheckpointKeys, Report, StoredCheckpoint, Verifier};
@@ -22,7 +23,7 @@ pub fn keygen(config: &Config, origin: Option<String>, out: Option<PathBuf>) -> 
         "wrote the private key to {} (mode 0600); the public verifier key is:",
         path.display()
     );
-    println!("{}", signer.verifier().to_vkey());
+    outln!("{}", signer.verifier().to_vkey());
     Ok(())
 }
 
@@ -56,7 +57,7 @@ pub async fn verify(
     let report = match jsonl {
         Some(path) => {
             let report = verify_jsonl(&path, &notes, keys)?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
             report
         }
         None => {
@@ -76,7 +77,7 @@ pub async fn verify(
                 .context("cold storage")?;
             let tiered =
                 dezky_server::archive::verify::verify_across_tiers(store.as_ref(), cold.as_ref(), keys).await?;
-            println!("{}", serde_json::to_string_pretty(&tiered)?);
+            outln!("{}", serde_json::to_string_pretty(&tiered)?);
             tiered.report
         }
     };

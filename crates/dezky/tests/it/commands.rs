@@ -201,3 +201,25 @@ fn serve_refuses_to_start_when_the_cold_folder_cannot_be_created() {
     );
     let _ = std::fs::remove_dir_all(&parent);
 }
+
+/// `dezky verify | head -1`: once the reader has gone, the command ends quietly with the
+/// status a process killed by SIGPIPE has, instead of a panic and a backtrace.
+#[tokio::test]
+async fn output_to_a_closed_pipe_ends_quietly() {
+    let database = TestDatabase::create(TestBackend::Sqlite).await;
+    let environment = [("DATABASE_URL", database.url.as_str())];
+    let migrate = run(&environment, &["migrate"]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    let mut verify = crate::support::dezky(&environment)
+        .arg("verify")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start dezky verify");
+    // The reader goes away before the command has opened the database, let alone printed.
+    drop(verify.stdout.take());
+    let output = verify.wait_with_output().expect("wait for dezky verify");
+    assert_eq!(output.status.code(), Some(141), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+}
