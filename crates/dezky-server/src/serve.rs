@@ -67,6 +67,16 @@ pub async fn serve_on(
         .await
 }
 
+/// Prints the start-up banner on standard output. A reader that has gone away (`dezky serve |
+/// head -1`) must not stop the service, as `println!`'s panic would: the failure is logged.
+fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{banner}").and_then(|()| out.flush()) {
+        tracing::warn!(%error, "the start-up banner could not be written to standard output");
+    }
+}
+
 /// `dezky serve`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
@@ -82,12 +92,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("DEZKY_LISTEN: cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     let message = bootstrap_message(store.as_ref(), &config, clock.as_ref()).await?;
-    println!(
-        "dezky listening on http://{address} (database: {})\n{message}",
-        config.database_url_for_display()
-    );
+    print_banner(&format!(
+        "dezky listening on http://{address} (database: {})\n{message}\ncheckpoints are signed by {}",
+        config.database_url_for_display(),
+        signer.verifier().to_vkey()
+    ));
     tracing::info!(%address, database = %config.database_url_for_display(), "dezky started");
-    println!("checkpoints are signed by {}", signer.verifier().to_vkey());
     let state = AppState::new(store, clock, signer, &config, JWKS_MIN_REFRESH);
     if let Err(reason) = &state.archiver {
         anyhow::bail!("{reason}");

@@ -223,3 +223,40 @@ async fn output_to_a_closed_pipe_ends_quietly() {
     assert_eq!(output.status.code(), Some(141), "{}", stderr(&output));
     assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
 }
+
+/// `dezky serve | head -1`: a banner nobody reads any more does not stop the service.
+#[tokio::test]
+async fn serve_keeps_serving_when_nobody_reads_its_banner() {
+    let folder = temp_folder("closed-banner");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut serve = crate::support::dezky(&[])
+        .args(["serve", "--listen", &listen, "--data-dir"])
+        .arg(&folder)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn dezky serve");
+    drop(serve.stdout.take());
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut answered = false;
+    while std::time::Instant::now() < deadline && !answered {
+        assert!(serve.try_wait().unwrap().is_none(), "serve exited");
+        answered = client
+            .get(format!("http://{listen}/health"))
+            .send()
+            .await
+            .is_ok_and(|response| response.status() == StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(answered, "serve answered /health after losing its standard output");
+}
