@@ -212,23 +212,96 @@ pub async fn verify_store(store: &dyn Store, keys: Option<CheckpointKeys<'_>>) -
 }
 
 /// Pushes the hot events with `seq > after` into the verifier; returns the last one's hash.
-/// The next page is read while this one is hashed (on SQLite the read runs on its own thread).
 pub async fn walk_hot(
     store: &dyn Store,
     verifier: &mut Verifier<'_>,
     after: Option<u64>,
 ) -> Result<Option<String>, StoreError> {
+    walk_pages(store, verifier, after, PAGE, READ_AHEAD).await
+}
+
+/// `walk_hot` in pages of `page` events with `read_ahead` pages read while one is checked
+/// (parameters for tests; every caller walks with `PAGE` and `READ_AHEAD`).
+///
+/// Reading a page costs about as much as checking it, and one page is read on one thread, so
+/// with a single page read ahead the cores wait for the reader (on PostgreSQL, for the server
+/// to send the rows). The pages after the next are requested where a gapless log puts them
+/// (`seq > last + k·page`), which is exact while the log is gapless; when a page ends elsewhere
+/// (a gap, the end of the log) the guesses are dropped and read again from where it really
+/// ended, so a gap costs time and never changes what is pushed.
+pub async fn walk_pages(
+    store: &dyn Store,
+    verifier: &mut Verifier<'_>,
+    after: Option<u64>,
+    page: u32,
+    read_ahead: usize,
+) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
-    let mut page = store.evidence_page(after, PAGE).await?;
-    while let Some(last) = page.last().transpose()? {
+    let mut reads = PageReads::new(store, page, read_ahead);
+    let mut current = store.evidence_page(after, page).await?;
+    while let Some(last) = current.last().transpose()? {
         last_hash = last.text(EvidenceColumn::Hash).map(str::to_owned);
-        let (next, pushed) = tokio::join!(store.evidence_page(Some(stored_seq(&last)?), PAGE), async {
-            push_page(verifier, &page)
-        });
+        reads.plan(stored_seq(&last)?);
+        let (next, pushed) = tokio::join!(reads.next(), async { push_page(verifier, &current) });
         pushed?;
-        page = next?;
+        current = next?;
     }
     Ok(last_hash)
+}
+
+/// Pages read at the same time in one walk: measured on a 300,000-event PostgreSQL log, 2.5 %
+/// faster with two than with one, 20 % with three, no more with four (see PERFORMANCE.md).
+const READ_AHEAD: usize = 3;
+
+type PageRead<'a> = futures::future::BoxFuture<'a, Result<EvidencePage, StoreError>>;
+
+/// A walk's page reads in flight, oldest first, each with the seq its page starts after.
+struct PageReads<'a> {
+    store: &'a dyn Store,
+    page: u32,
+    depth: usize,
+    in_flight: futures::stream::FuturesOrdered<PageRead<'a>>,
+    afters: std::collections::VecDeque<u64>,
+}
+
+impl<'a> PageReads<'a> {
+    fn new(store: &'a dyn Store, page: u32, read_ahead: usize) -> Self {
+        Self {
+            store,
+            page,
+            depth: read_ahead.max(1),
+            in_flight: futures::stream::FuturesOrdered::new(),
+            afters: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Makes the next read the page after `after`, then fills up the reads ahead of it.
+    fn plan(&mut self, after: u64) {
+        if self.afters.front() != Some(&after) {
+            // Dropped reads finish on their own tasks; their pages are discarded.
+            self.in_flight = futures::stream::FuturesOrdered::new();
+            self.afters.clear();
+        }
+        while self.afters.len() < self.depth {
+            let start = self
+                .afters
+                .back()
+                .map_or(after, |previous| previous + u64::from(self.page));
+            self.afters.push_back(start);
+            self.in_flight
+                .push_back(self.store.evidence_page(Some(start), self.page));
+        }
+    }
+
+    /// The page `plan` made next.
+    async fn next(&mut self) -> Result<EvidencePage, StoreError> {
+        use futures::StreamExt;
+        self.afters.pop_front();
+        self.in_flight
+            .next()
+            .await
+            .unwrap_or_else(|| Ok(EvidencePage::default()))
+    }
 }
 
 /// Ends the walk: the report, plus the comparison of the last event with the chain head `head`

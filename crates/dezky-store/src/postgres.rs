@@ -183,8 +183,9 @@ impl PostgresDb {
 /// values are sliced from the stream into the page, with no row decoding) on a task of its own.
 ///
 /// Reading a PostgreSQL result costs the CPU of whichever task polls it, so without the task
-/// the verifier's walk (`walk_hot`: hash this page while the next one is read) would take turns
-/// on one thread; spawned, the reading runs on the runtime's other worker.
+/// the verifier's walk (`walk_hot`: check this page while the next ones are read) would take
+/// turns on one thread; spawned, the reading runs on the runtime's other worker. Each page read
+/// at the same time takes a connection of the pool.
 async fn read_evidence(db: &Arc<PostgresDb>, after: Option<u64>, limit: u32) -> Result<EvidencePage, StoreError> {
     let db = db.clone();
     match tokio::spawn(async move { copy_evidence(&db, after, limit).await }).await {

@@ -29,10 +29,10 @@ pub(crate) struct SqliteDb {
     pool: SqlitePool,
     writer: SqlitePool,
     frontier_cache: FrontierCache,
-    /// The database file, and the read-only connection that verification reads it through
-    /// (opened on first use).
+    /// The database file, and the idle read-only connections that verification reads it
+    /// through (opened on first use, one per page read at the same time).
     path: PathBuf,
-    evidence_reader: Mutex<Option<rusqlite::Connection>>,
+    evidence_readers: Mutex<Vec<rusqlite::Connection>>,
     /// Wakes the indexer of the index file (`text_index`) after a commit.
     text_index_wake: Arc<Notify>,
 }
@@ -161,7 +161,7 @@ impl SqliteDb {
             writer,
             frontier_cache: FrontierCache::default(),
             path,
-            evidence_reader: Mutex::new(None),
+            evidence_readers: Mutex::new(Vec::new()),
             text_index_wake: Arc::new(Notify::new()),
         };
         Ok((db, text_indexer))
@@ -250,39 +250,61 @@ async fn read_evidence(db: &Arc<SqliteDb>, after: Option<u64>, limit: u32) -> Re
     let db = db.clone();
     let after = after.map_or(-1, crate::event_row::to_i64);
     tokio::task::spawn_blocking(move || {
-        let mut reader = db
-            .evidence_reader
+        let idle = db
+            .evidence_readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let mut connection = match idle {
+            Some(connection) => connection,
+            None => open_evidence_reader(&db.path)?,
+        };
+        let page = read_evidence_page(&mut connection, after, limit)?;
+        // Only a connection that read its page to the end goes back (an error drops it).
+        let mut idle = db
+            .evidence_readers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let connection = match &mut *reader {
-            Some(connection) => connection,
-            empty @ None => empty.insert(open_evidence_reader(&db.path)?),
-        };
-        let mut statement = connection.prepare_cached(SELECT_EVENTS_IN_ORDER)?;
-        let mut rows = statement.query((after, i64::from(limit)))?;
-        let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
-        while let Some(row) = rows.next()? {
-            let mut texts = [None; EVIDENCE_TEXT_COLUMNS];
-            let seq: i64 = row.get(0)?;
-            for (column, text) in EvidenceColumn::ALL.iter().zip(texts.iter_mut()) {
-                *text = match row.get_ref(*column as usize + 3)? {
-                    rusqlite::types::ValueRef::Text(bytes) => Some(bytes),
-                    rusqlite::types::ValueRef::Null => None,
-                    other => {
-                        return Err(StoreError::Corrupt(format!(
-                            "audit event seq {seq}: its {} is {:?}, not text",
-                            column.name(),
-                            other.data_type()
-                        )));
-                    }
-                };
-            }
-            page.push(seq, row.get(1)?, row.get(2)?, texts);
+        if idle.len() < IDLE_EVIDENCE_READERS {
+            idle.push(connection);
         }
         Ok(page)
     })
     .await
     .map_err(|error| StoreError::Corrupt(format!("the verification reader stopped: {error}")))?
+}
+
+/// Idle verification readers kept open: the verifier's read-ahead (`walk_hot`) reads three pages
+/// at a time; more readers are opened when walks run side by side and closed after.
+const IDLE_EVIDENCE_READERS: usize = 4;
+
+fn read_evidence_page(
+    connection: &mut rusqlite::Connection,
+    after: i64,
+    limit: u32,
+) -> Result<EvidencePage, StoreError> {
+    let mut statement = connection.prepare_cached(SELECT_EVENTS_IN_ORDER)?;
+    let mut rows = statement.query((after, i64::from(limit)))?;
+    let mut page = EvidencePage::with_capacity(limit.min(crate::evidence::PAGE_CAPACITY_HINT) as usize);
+    while let Some(row) = rows.next()? {
+        let mut texts = [None; EVIDENCE_TEXT_COLUMNS];
+        let seq: i64 = row.get(0)?;
+        for (column, text) in EvidenceColumn::ALL.iter().zip(texts.iter_mut()) {
+            *text = match row.get_ref(*column as usize + 3)? {
+                rusqlite::types::ValueRef::Text(bytes) => Some(bytes),
+                rusqlite::types::ValueRef::Null => None,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "audit event seq {seq}: its {} is {:?}, not text",
+                        column.name(),
+                        other.data_type()
+                    )));
+                }
+            };
+        }
+        page.push(seq, row.get(1)?, row.get(2)?, texts);
+    }
+    Ok(page)
 }
 
 fn open_evidence_reader(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {

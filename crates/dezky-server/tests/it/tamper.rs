@@ -612,7 +612,48 @@ async fn checkpoints_carry_an_hmac_line_when_audit_signing_key_is_set(db: TestDa
     assert_eq!(verify(&app).await["ok"], true);
 }
 
+/// The walk reads pages ahead where a gapless log puts them, and around a gap reads again from
+/// where each page really ended: at every page size and read-ahead it pushes exactly what
+/// reading one page at a time pushes, gaps at page boundaries and inside pages included.
+async fn reading_pages_ahead_pushes_what_reading_one_page_at_a_time_pushes(db: TestDatabase) {
+    use dezky_chain::verify::{BreakKind, Report, Verifier};
+    use dezky_server::verification::{stored_checkpoints, walk_pages};
+    let app = spawn(db).await;
+    publish(&app, 60, "a").await;
+    checkpoint(&app).await;
+    let mut statements = disable_event_guards(app.backend);
+    statements.push("DELETE FROM audit_events WHERE seq IN (9, 10, 23, 41, 58)");
+    tamper(&app, &statements).await;
+    let store = &*app.store;
+    let walk = async |page: u32, read_ahead: usize| -> (Report, Option<String>) {
+        let mut verifier = Verifier::new(stored_checkpoints(store).await.unwrap(), None);
+        let last_hash = walk_pages(store, &mut verifier, None, page, read_ahead).await.unwrap();
+        (verifier.finish(), last_hash)
+    };
+    let one_page_at_a_time = walk(1_000, 1).await;
+    let (report, last_hash) = &one_page_at_a_time;
+    let gaps: Vec<_> = report
+        .breaks
+        .iter()
+        .filter(|b| b.kind == BreakKind::SeqGap)
+        .map(|b| b.seq)
+        .collect();
+    assert_eq!(gaps, vec![Some(11), Some(24), Some(42), Some(59)], "{report:?}");
+    assert_eq!(report.verified_events, app.event_count().await - 5, "{report:?}");
+    assert!(last_hash.is_some());
+    for page in [1, 2, 3, 5, 7, 8, 13, 59] {
+        for read_ahead in 1..=4 {
+            assert_eq!(
+                walk(page, read_ahead).await,
+                one_page_at_a_time,
+                "page {page}, read-ahead {read_ahead}"
+            );
+        }
+    }
+}
+
 on_both_backends!(
+    reading_pages_ahead_pushes_what_reading_one_page_at_a_time_pushes,
     checkpoints_carry_an_hmac_line_when_audit_signing_key_is_set,
     clean_log_verifies_and_proofs_check_out_against_signed_checkpoints,
     a_row_changed_in_place_is_an_event_hash_mismatch,
