@@ -123,39 +123,54 @@ pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(),
 const PARALLEL_EVENTS: usize = 1_000;
 /// Threads per run at most: a page is 5,000 events, and a large host need not split it finer.
 const MAX_THREADS: usize = 8;
+/// Events a thread takes at a time. The threads share the cores with the walk's page reads, so
+/// halves fixed in advance finished apart (the thread that shared its core with a reader last)
+/// while the other core idled; small chunks taken in turn let the threads finish together.
+const CHUNK_EVENTS: usize = 250;
 
 /// Each event's own checks (`CheckedEvent::of`: taking the row from the page, parsing it,
 /// hashing its content and its chain link), most of verification's work and independent of
 /// every other event, for events `0..count` in chunks on one thread per core; the results in
 /// order, or the first error in order. The caller then pushes them in order, which checks the
 /// chain, the tree and the checkpoints.
-fn check_in_parallel<Error: Send>(
+fn check_in_parallel<Checked: Send, Error: Send>(
     count: usize,
-    check: impl Fn(usize) -> Result<CheckedEvent, Error> + Sync,
-) -> Result<Vec<CheckedEvent>, Error> {
+    check: impl Fn(usize) -> Result<Checked, Error> + Sync,
+) -> Result<Vec<Checked>, Error> {
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS));
     if count < PARALLEL_EVENTS || threads == 1 {
         return (0..count).map(check).collect();
     }
-    let chunk = count.div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..count)
-            .step_by(chunk)
-            .map(|start| {
-                let check = &check;
+    let chunks = count.div_ceil(CHUNK_EVENTS);
+    let next_chunk = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Vec<Checked>, Error>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (check, next_chunk) = (&check, &next_chunk);
                 scope.spawn(move || {
-                    (start..(start + chunk).min(count))
-                        .map(check)
-                        .collect::<Result<Vec<_>, _>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let chunk = next_chunk.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if chunk >= chunks {
+                            return done;
+                        }
+                        let events = chunk * CHUNK_EVENTS..((chunk + 1) * CHUNK_EVENTS).min(count);
+                        done.push((chunk, events.map(check).collect()));
+                    }
                 })
             })
             .collect();
-        let mut checked = Vec::with_capacity(count);
-        for worker in workers {
-            checked.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
-        }
-        Ok(checked)
-    })
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(chunk, _)| *chunk);
+    let mut checked = Vec::with_capacity(count);
+    for (_, events) in done {
+        checked.extend(events?);
+    }
+    Ok(checked)
 }
 
 /// The hashes of the given leaf ranges, each folded from its stored perfect subtrees, fetched
@@ -337,4 +352,48 @@ pub async fn finish_with_head(
     }
     report.ok = report.breaks.is_empty();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_come_back_in_order_at_every_size() {
+        for count in [
+            0,
+            1,
+            PARALLEL_EVENTS - 1,
+            PARALLEL_EVENTS,
+            PARALLEL_EVENTS + 1,
+            4_999,
+            5_000,
+            5_003,
+            12_345,
+        ] {
+            let checked = check_in_parallel(count, |index| Ok::<_, ()>(index * 3)).unwrap();
+            assert_eq!(
+                checked,
+                (0..count).map(|index| index * 3).collect::<Vec<_>>(),
+                "{count} events"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_error_in_order_is_returned_whichever_thread_met_it_first() {
+        let failing = [4_700, 1_300, 1_301, 2_999];
+        let result = check_in_parallel(5_000, |index| {
+            if failing.contains(&index) {
+                Err(index)
+            } else {
+                Ok(index)
+            }
+        });
+        assert_eq!(result, Err(1_300));
+        assert_eq!(
+            check_in_parallel(5_000, |index| if index == 4_999 { Err(index) } else { Ok(index) }),
+            Err(4_999)
+        );
+    }
 }
