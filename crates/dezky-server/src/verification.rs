@@ -264,8 +264,9 @@ pub async fn walk_pages(
     Ok(last_hash)
 }
 
-/// Pages read at the same time in one walk: measured on a 300,000-event PostgreSQL log, 2.5 %
-/// faster with two than with one, 20 % with three, no more with four (see PERFORMANCE.md).
+/// Pages read at the same time in one walk. Over a 300,000-event PostgreSQL log one page ahead
+/// took 1.27–1.74 s and two, three or four alike 0.94–1.31 s; the benchmark rounds in
+/// PERFORMANCE.md (eighteenth session) ran with three. On SQLite it made no difference.
 const READ_AHEAD: usize = 3;
 
 type PageRead<'a> = futures::future::BoxFuture<'a, Result<EvidencePage, StoreError>>;
