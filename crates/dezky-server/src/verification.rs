@@ -105,18 +105,34 @@ fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow<'_>) -> EventEvi
     }
 }
 
-/// Pushes every row of a page, in order (see `check_in_parallel`).
+/// Pushes every row of a page, in order (see `check_page`).
 pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(), StoreError> {
-    let checked = check_in_parallel(page.len(), |index| {
+    for event in check_page(page)?.events {
+        verifier.push_checked(event);
+    }
+    Ok(())
+}
+
+/// A page's events, each checked on its own (`CheckedEvent::of`), to be pushed in order.
+pub struct CheckedPage {
+    events: Vec<CheckedEvent>,
+    /// The page's last seq and stored hash (none for an empty page: the walk's end).
+    last: Option<(u64, Option<String>)>,
+}
+
+/// Each event's own checks for a page (see `check_in_parallel`).
+pub fn check_page(page: &EvidencePage) -> Result<CheckedPage, StoreError> {
+    let events = check_in_parallel(page.len(), |index| {
         let row = page.row(index)?;
         stored_seq(&row)?;
         let parsed = parse_row(&row);
         Ok::<_, StoreError>(CheckedEvent::of(&evidence_of(&row, &parsed)))
     })?;
-    for event in checked {
-        verifier.push_checked(event);
-    }
-    Ok(())
+    let last = match page.last().transpose()? {
+        Some(row) => Some((stored_seq(&row)?, row.text(EvidenceColumn::Hash).map(str::to_owned))),
+        None => None,
+    };
+    Ok(CheckedPage { events, last })
 }
 
 /// Below this many events a run is checked on the calling thread.
@@ -239,8 +255,10 @@ pub async fn walk_hot(
 /// (parameters for tests; every caller walks with `PAGE` and `READ_AHEAD`).
 ///
 /// Reading a page costs about as much as checking it, and one page is read on one thread, so
-/// with a single page read ahead the cores wait for the reader (on PostgreSQL, for the server
-/// to send the rows). The pages after the next are requested where a gapless log puts them
+/// with a single page read ahead the cores waited for the reader (on PostgreSQL, for the server
+/// to send the rows). Each page read ahead is checked as soon as it arrives (`read_and_check`),
+/// so reading and checking overlap across pages and the walk itself only pushes checked events
+/// in order. The pages after the next are requested where a gapless log puts them
 /// (`seq > last + k·page`), which is exact while the log is gapless; when a page ends elsewhere
 /// (a gap, the end of the log) the guesses are dropped and read again from where it really
 /// ended, so a gap costs time and never changes what is pushed.
@@ -253,15 +271,33 @@ pub async fn walk_pages(
 ) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
     let mut reads = PageReads::new(store, page, read_ahead);
-    let mut current = store.evidence_page(after, page).await?;
-    while let Some(last) = current.last().transpose()? {
-        last_hash = last.text(EvidenceColumn::Hash).map(str::to_owned);
-        reads.plan(stored_seq(&last)?);
-        let (next, pushed) = tokio::join!(reads.next(), async { push_page(verifier, &current) });
-        pushed?;
+    let mut current = read_and_check(store, after, page).await?;
+    while let Some((last_seq, hash)) = current.last.take() {
+        last_hash = hash;
+        reads.plan(last_seq);
+        let events = std::mem::take(&mut current.events);
+        let (next, ()) = tokio::join!(reads.next(), async {
+            for event in events {
+                verifier.push_checked(event);
+            }
+        });
         current = next?;
     }
     Ok(last_hash)
+}
+
+/// Reads a page and checks its events off the async runtime, on a blocking thread: the pages
+/// read ahead are checked as they arrive, beside the reading of the others, and only the
+/// ordered pushes are left to the walk.
+async fn read_and_check(store: &dyn Store, after: Option<u64>, page: u32) -> Result<CheckedPage, StoreError> {
+    let page = store.evidence_page(after, page).await?;
+    match tokio::task::spawn_blocking(move || check_page(&page)).await {
+        Ok(checked) => checked,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(StoreError::Corrupt(format!(
+            "the verification checker stopped: {error}"
+        ))),
+    }
 }
 
 /// Pages read at the same time in one walk. Over a 300,000-event PostgreSQL log one page ahead
@@ -269,7 +305,7 @@ pub async fn walk_pages(
 /// PERFORMANCE.md (eighteenth session) ran with three. On SQLite it made no difference.
 const READ_AHEAD: usize = 3;
 
-type PageRead<'a> = futures::future::BoxFuture<'a, Result<EvidencePage, StoreError>>;
+type PageRead<'a> = futures::future::BoxFuture<'a, Result<CheckedPage, StoreError>>;
 
 /// A walk's page reads in flight, oldest first, each with the seq its page starts after.
 struct PageReads<'a> {
@@ -305,18 +341,20 @@ impl<'a> PageReads<'a> {
                 .map_or(after, |previous| previous + u64::from(self.page));
             self.afters.push_back(start);
             self.in_flight
-                .push_back(self.store.evidence_page(Some(start), self.page));
+                .push_back(Box::pin(read_and_check(self.store, Some(start), self.page)));
         }
     }
 
     /// The page `plan` made next.
-    async fn next(&mut self) -> Result<EvidencePage, StoreError> {
+    async fn next(&mut self) -> Result<CheckedPage, StoreError> {
         use futures::StreamExt;
         self.afters.pop_front();
-        self.in_flight
-            .next()
-            .await
-            .unwrap_or_else(|| Ok(EvidencePage::default()))
+        self.in_flight.next().await.unwrap_or_else(|| {
+            Ok(CheckedPage {
+                events: Vec::new(),
+                last: None,
+            })
+        })
     }
 }
 
