@@ -154,7 +154,17 @@ fn check_in_parallel<Checked: Send, Error: Send>(
     check: impl Fn(usize) -> Result<Checked, Error> + Sync,
 ) -> Result<Vec<Checked>, Error> {
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS));
-    if count < PARALLEL_EVENTS || threads == 1 {
+    check_on_threads(threads, count, check)
+}
+
+/// `check_in_parallel` on `threads` threads (a parameter so that tests run the threads on any
+/// machine, a one-core one included).
+fn check_on_threads<Checked: Send, Error: Send>(
+    threads: usize,
+    count: usize,
+    check: impl Fn(usize) -> Result<Checked, Error> + Sync,
+) -> Result<Vec<Checked>, Error> {
+    if count < PARALLEL_EVENTS || threads <= 1 {
         return (0..count).map(check).collect();
     }
     let chunks = count.div_ceil(CHUNK_EVENTS);
@@ -397,9 +407,11 @@ pub async fn finish_with_head(
 mod tests {
     use super::*;
 
+    const THREADS: [usize; 4] = [1, 2, 3, MAX_THREADS];
+
     #[test]
     fn checks_come_back_in_order_at_every_size() {
-        for count in [
+        let sizes = [
             0,
             1,
             PARALLEL_EVENTS - 1,
@@ -409,30 +421,43 @@ mod tests {
             5_000,
             5_003,
             12_345,
-        ] {
-            let checked = check_in_parallel(count, |index| Ok::<_, ()>(index * 3)).unwrap();
-            assert_eq!(
-                checked,
-                (0..count).map(|index| index * 3).collect::<Vec<_>>(),
-                "{count} events"
-            );
+        ];
+        for threads in THREADS {
+            for count in sizes {
+                let checked = check_on_threads(threads, count, |index| Ok::<_, ()>(index * 3)).unwrap();
+                let expected: Vec<_> = (0..count).map(|index| index * 3).collect();
+                assert_eq!(checked, expected, "{count} events on {threads} threads");
+            }
         }
     }
 
     #[test]
     fn the_first_error_in_order_is_returned_whichever_thread_met_it_first() {
-        let failing = [4_700, 1_300, 1_301, 2_999];
-        let result = check_in_parallel(5_000, |index| {
-            if failing.contains(&index) {
-                Err(index)
-            } else {
-                Ok(index)
-            }
-        });
-        assert_eq!(result, Err(1_300));
-        assert_eq!(
-            check_in_parallel(5_000, |index| if index == 4_999 { Err(index) } else { Ok(index) }),
-            Err(4_999)
-        );
+        for threads in THREADS {
+            // The error at 1,300 is met last: its check waits until the one at 4,700 was met.
+            let later_error_met = std::sync::atomic::AtomicBool::new(false);
+            let result = check_on_threads(threads, 5_000, |index| {
+                if index == 1_300 && threads > 1 {
+                    while !later_error_met.load(std::sync::atomic::Ordering::Acquire) {
+                        std::thread::yield_now();
+                    }
+                }
+                if index == 4_700 {
+                    later_error_met.store(true, std::sync::atomic::Ordering::Release);
+                }
+                if [4_700, 1_300, 1_301, 2_999].contains(&index) {
+                    Err(index)
+                } else {
+                    Ok(index)
+                }
+            });
+            assert_eq!(result, Err(1_300), "{threads} threads");
+            let last = check_on_threads(
+                threads,
+                5_000,
+                |index| if index == 4_999 { Err(index) } else { Ok(index) },
+            );
+            assert_eq!(last, Err(4_999), "{threads} threads");
+        }
     }
 }
