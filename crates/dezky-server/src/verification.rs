@@ -114,14 +114,15 @@ pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(),
 }
 
 /// A page's events, each checked on its own (`CheckedEvent::of`), to be pushed in order.
-pub struct CheckedPage {
+#[derive(Default)]
+struct CheckedPage {
     events: Vec<CheckedEvent>,
     /// The page's last seq and stored hash (none for an empty page: the walk's end).
     last: Option<(u64, Option<String>)>,
 }
 
 /// Each event's own checks for a page (see `check_in_parallel`).
-pub fn check_page(page: &EvidencePage) -> Result<CheckedPage, StoreError> {
+fn check_page(page: &EvidencePage) -> Result<CheckedPage, StoreError> {
     let events = check_in_parallel(page.len(), |index| {
         let row = page.row(index)?;
         stored_seq(&row)?;
@@ -359,12 +360,11 @@ impl<'a> PageReads<'a> {
     async fn next(&mut self) -> Result<CheckedPage, StoreError> {
         use futures::StreamExt;
         self.afters.pop_front();
-        self.in_flight.next().await.unwrap_or_else(|| {
-            Ok(CheckedPage {
-                events: Vec::new(),
-                last: None,
-            })
-        })
+        // `plan` always leaves a read in flight; none would be the end of the walk.
+        self.in_flight
+            .next()
+            .await
+            .unwrap_or_else(|| Ok(CheckedPage::default()))
     }
 }
 
