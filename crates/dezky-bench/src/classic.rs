@@ -127,9 +127,9 @@ pub async fn run(arguments: &ClassicArguments) -> anyhow::Result<()> {
         }
     }
     if arguments.markdown {
-        println!("{}", measure::markdown(&results));
+        crate::print_report(&measure::markdown(&results))?;
     } else {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        crate::print_report(&serde_json::to_string_pretty(&results)?)?;
     }
     Ok(())
 }
@@ -203,7 +203,7 @@ async fn ingest_benchmark(arguments: &ClassicArguments) -> anyhow::Result<()> {
         }
     }
     if arguments.markdown {
-        println!("| measurement | backend | senders | result |\n|---|---|---|---|");
+        let mut table = String::from("| measurement | backend | senders | result |\n|---|---|---|---|");
         for row in &rows {
             let result = match row["measurement"].as_str() {
                 Some("ocis-parse") => format!(
@@ -214,17 +214,18 @@ async fn ingest_benchmark(arguments: &ClassicArguments) -> anyhow::Result<()> {
                 Some("ocis-tail") => format!("{:.0} lines/s", row["linesPerSecond"].as_f64().unwrap_or_default()),
                 _ => format!("{:.0} events/s", row["eventsPerSecond"].as_f64().unwrap_or_default()),
             };
-            println!(
-                "| {} | {} | {} | {result} |",
+            table.push_str(&format!(
+                "\n| {} | {} | {} | {result} |",
                 row["measurement"].as_str().unwrap_or_default(),
                 row["backend"].as_str().unwrap_or("—"),
                 row["senders"]
                     .as_u64()
                     .map_or("—".to_owned(), |senders| senders.to_string()),
-            );
+            ));
         }
+        crate::print_report(&table)?;
     } else {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        crate::print_report(&serde_json::to_string_pretty(&rows)?)?;
     }
     Ok(())
 }

@@ -67,10 +67,31 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // Nobody reads the report any more (`dezky-bench | head`): end as SIGPIPE would, quietly.
+        Err(error) if is_closed_pipe(&error) => ExitCode::from(CLOSED_PIPE_EXIT),
         Err(error) => {
             // One line naming the problem and its causes, never a backtrace.
             eprintln!("dezky-bench: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The exit status of a run whose report nobody reads any more (128 + SIGPIPE).
+const CLOSED_PIPE_EXIT: u8 = 141;
+
+/// Prints the report on standard output. Unlike `println!`, which panics when the reader has
+/// gone away, a failed write is an error for `main` to answer.
+fn print_report(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

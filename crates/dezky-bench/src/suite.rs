@@ -231,7 +231,7 @@ pub async fn run(arguments: SuiteArguments) -> anyhow::Result<()> {
         arguments.svg.as_deref(),
     )?;
     if arguments.json.is_none() && arguments.markdown.is_none() && arguments.update_doc.is_none() {
-        println!("{}", report::markdown(&result, None));
+        crate::print_report(&report::markdown(&result, None))?;
     }
     Ok(())
 }
@@ -249,7 +249,7 @@ pub fn render(arguments: RenderArguments) -> anyhow::Result<()> {
         arguments.svg.as_deref(),
     )?;
     if arguments.markdown.is_none() && arguments.update_doc.is_none() {
-        println!("{}", report::markdown(&result, None));
+        crate::print_report(&report::markdown(&result, None))?;
     }
     Ok(())
 }

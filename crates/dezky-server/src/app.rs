@@ -40,6 +40,11 @@ pub struct AppState {
     /// Cold storage, when AUDIT_COLD_DIR or AUDIT_COLD_ENDPOINT is set and could be opened
     /// (`Err` says why it could not; `dezky serve` refuses to start then).
     pub archiver: Result<Option<Arc<Archiver>>, String>,
+    /// Whole-log verifications (`GET /api/v1/audit/verify`) take turns, one at a time. A walk
+    /// keeps every core busy and on PostgreSQL holds up to five pool connections while it reads
+    /// ahead, so walks side by side would only slow each other down and leave appends waiting
+    /// for connections. A request waits for its turn within the request time limit.
+    pub verification_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -90,6 +95,7 @@ impl AppState {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             ingest: Arc::new(Ingest::new(config.ingest.clone())),
             platform_tenant_domain: config.platform_tenant_domain.as_deref().map(Arc::from),
+            verification_turn: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 }

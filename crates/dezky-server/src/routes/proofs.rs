@@ -78,6 +78,7 @@ async fn size_or_current(state: &AppState, requested: Option<u64>, parameter: &s
     security(("bearer" = [])))]
 pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Json<TieredReport>, ApiError> {
     caller.require_operator()?;
+    let _turn = state.verification_turn.lock().await;
     let signer = state.checkpointer.signer();
     let verifier = signer.verifier();
     let keys = CheckpointKeys {

@@ -657,7 +657,34 @@ async fn reading_pages_ahead_pushes_what_reading_one_page_at_a_time_pushes(db: T
     }
 }
 
+/// A verification requested while another one walks the log waits for its turn, and appends
+/// go on meanwhile.
+async fn verifications_take_turns_while_appends_go_on(db: TestDatabase) {
+    let app = spawn(db).await;
+    publish(&app, 40, "a").await;
+    let walking = app.verification_turn.lock().await;
+    let request = app
+        .http
+        .get(app.url("/api/v1/audit/verify"))
+        .bearer_auth(&app.operator_token)
+        .send();
+    let waiting = tokio::spawn(request);
+    publish(&app, 10, "b").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a verification ran beside the one holding the turn"
+    );
+    drop(walking);
+    let response = waiting.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["verifiedEvents"], app.event_count().await, "{report}");
+}
+
 on_both_backends!(
+    verifications_take_turns_while_appends_go_on,
     reading_pages_ahead_pushes_what_reading_one_page_at_a_time_pushes,
     checkpoints_carry_an_hmac_line_when_audit_signing_key_is_set,
     clean_log_verifies_and_proofs_check_out_against_signed_checkpoints,

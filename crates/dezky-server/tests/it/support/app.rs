@@ -29,6 +29,8 @@ pub struct TestApp {
     pub archiver: Option<Arc<dezky_server::archive::run::Archiver>>,
     /// The app's checkpoint (and manifest) signer, for a second instance on the same database.
     pub signer: Arc<AuditSigner>,
+    /// The app's turn for whole-log verifications (tests hold it to see a request wait).
+    pub verification_turn: Arc<tokio::sync::Mutex<()>>,
     shutdown: Option<oneshot::Sender<()>>,
     _database: TestDatabase,
 }
@@ -67,6 +69,7 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
     let signer = Arc::new(AuditSigner::new(signing_key, config.checkpoints.hmac_secret.clone()));
     let state = AppState::new(store.clone(), clock.clone(), signer.clone(), &config, Duration::ZERO);
     let archiver = state.archiver.clone().expect("cold storage opens");
+    let verification_turn = state.verification_turn.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
@@ -91,6 +94,7 @@ pub async fn spawn_with(database: TestDatabase, settings: Settings<'_>) -> TestA
         operator_token: secret.expose().to_owned(),
         archiver,
         signer,
+        verification_turn,
         shutdown: Some(shutdown),
         _database: database,
     }
