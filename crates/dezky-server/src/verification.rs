@@ -105,9 +105,9 @@ fn evidence_of<'a>(row: &EvidenceRow<'a>, parsed: &'a ParsedRow<'_>) -> EventEvi
     }
 }
 
-/// Pushes every row of a page, in order (see `check_page`).
+/// Pushes every row of a page, in order (see `check_page`), checked on every core.
 pub fn push_page(verifier: &mut Verifier<'_>, page: &EvidencePage) -> Result<(), StoreError> {
-    for event in check_page(page)?.events {
+    for event in check_page(page, cores())?.events {
         verifier.push_checked(event);
     }
     Ok(())
@@ -121,9 +121,9 @@ struct CheckedPage {
     last: Option<(u64, Option<String>)>,
 }
 
-/// Each event's own checks for a page (see `check_in_parallel`).
-fn check_page(page: &EvidencePage) -> Result<CheckedPage, StoreError> {
-    let events = check_in_parallel(page.len(), |index| {
+/// Each event's own checks for a page, on `threads` threads (see `check_in_parallel`).
+fn check_page(page: &EvidencePage, threads: usize) -> Result<CheckedPage, StoreError> {
+    let events = check_on_threads(threads, page.len(), |index| {
         let row = page.row(index)?;
         stored_seq(&row)?;
         let parsed = parse_row(&row);
@@ -154,8 +154,12 @@ fn check_in_parallel<Checked: Send, Error: Send>(
     count: usize,
     check: impl Fn(usize) -> Result<Checked, Error> + Sync,
 ) -> Result<Vec<Checked>, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS));
-    check_on_threads(threads, count, check)
+    check_on_threads(cores(), count, check)
+}
+
+/// The threads a run is split across when it alone keeps the cores busy.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS))
 }
 
 /// `check_in_parallel` on `threads` threads (a parameter so that tests run the threads on any
@@ -282,7 +286,7 @@ pub async fn walk_pages(
 ) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
     let mut reads = PageReads::new(store, page, read_ahead);
-    let mut current = read_and_check(store, after, page).await?;
+    let mut current = read_and_check(store, after, page, reads.threads_per_page).await?;
     while let Some((last_seq, hash)) = current.last.take() {
         last_hash = hash;
         reads.plan(last_seq);
@@ -297,12 +301,17 @@ pub async fn walk_pages(
     Ok(last_hash)
 }
 
-/// Reads a page and checks its events off the async runtime, on a blocking thread: the pages
-/// read ahead are checked as they arrive, beside the reading of the others, and only the
-/// ordered pushes are left to the walk.
-async fn read_and_check(store: &dyn Store, after: Option<u64>, page: u32) -> Result<CheckedPage, StoreError> {
+/// Reads a page and checks its events off the async runtime, on a blocking thread (and
+/// `threads - 1` more): the pages read ahead are checked as they arrive, beside the reading of
+/// the others, and only the ordered pushes are left to the walk.
+async fn read_and_check(
+    store: &dyn Store,
+    after: Option<u64>,
+    page: u32,
+    threads: usize,
+) -> Result<CheckedPage, StoreError> {
     let page = store.evidence_page(after, page).await?;
-    match tokio::task::spawn_blocking(move || check_page(&page)).await {
+    match tokio::task::spawn_blocking(move || check_page(&page, threads)).await {
         Ok(checked) => checked,
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
         Err(error) => Err(StoreError::Corrupt(format!(
@@ -323,6 +332,12 @@ struct PageReads<'a> {
     store: &'a dyn Store,
     page: u32,
     depth: usize,
+    /// Threads each page is checked on. The pages in flight are checked side by side, so they
+    /// share the cores: one thread each on two cores. Splitting each page across every core as
+    /// well ran up to six checking threads beside the readers (and on PostgreSQL the server) and
+    /// started and ended two threads per page; over a 1 M-event PostgreSQL log on two cores that
+    /// cost ~4 % more CPU time and ~3 % more wall time (docs/PERFORMANCE.md, "Nineteenth session").
+    threads_per_page: usize,
     in_flight: futures::stream::FuturesOrdered<PageRead<'a>>,
     afters: std::collections::VecDeque<u64>,
 }
@@ -333,6 +348,7 @@ impl<'a> PageReads<'a> {
             store,
             page,
             depth: read_ahead.max(1),
+            threads_per_page: cores().div_ceil(read_ahead.max(1)),
             in_flight: futures::stream::FuturesOrdered::new(),
             afters: std::collections::VecDeque::new(),
         }
@@ -351,8 +367,12 @@ impl<'a> PageReads<'a> {
                 .back()
                 .map_or(after, |previous| previous + u64::from(self.page));
             self.afters.push_back(start);
-            self.in_flight
-                .push_back(Box::pin(read_and_check(self.store, Some(start), self.page)));
+            self.in_flight.push_back(Box::pin(read_and_check(
+                self.store,
+                Some(start),
+                self.page,
+                self.threads_per_page,
+            )));
         }
     }
 
