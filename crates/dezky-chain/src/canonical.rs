@@ -11,6 +11,7 @@
 //!   hex), everything else (including non-ASCII) as literal UTF-8;
 //! - `true`, `false`, `null` as is.
 
+use crate::escape_scan::first_needing_escape;
 use serde_json::{Map, Number, Value};
 
 pub fn to_canonical_string(value: &Value) -> String {
@@ -82,33 +83,16 @@ fn escape_of(byte: u8) -> Option<&'static str> {
     }
 }
 
-/// Whether JSON requires escaping each byte (a table: metadata strings are most of the bytes
-/// that verification writes).
-pub(crate) const NEEDS_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
 pub fn write_string(out: &mut String, text: &str) {
     out.push('"');
-    let mut run_start = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        if NEEDS_ESCAPE[usize::from(byte)]
-            && let Some(escape) = escape_of(byte)
-        {
-            out.push_str(&text[run_start..index]);
-            out.push_str(escape);
-            run_start = index + 1;
-        }
+    let mut rest = text;
+    while let Some(index) = first_needing_escape(rest.as_bytes()) {
+        // The byte found is ASCII, so both cuts fall on character boundaries.
+        out.push_str(&rest[..index]);
+        out.push_str(escape_of(rest.as_bytes()[index]).unwrap_or_default());
+        rest = &rest[index + 1..];
     }
-    out.push_str(&text[run_start..]);
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -279,6 +263,18 @@ mod tests {
         }
         out.push('"');
         out
+    }
+
+    /// `write_string` escapes the bytes the scan finds; each of them has an escape.
+    #[test]
+    fn exactly_the_bytes_the_scan_finds_have_an_escape() {
+        for byte in 0..=255u8 {
+            assert_eq!(
+                escape_of(byte).is_some(),
+                crate::escape_scan::NEEDS_ESCAPE[usize::from(byte)],
+                "{byte:#04x}"
+            );
+        }
     }
 
     proptest! {

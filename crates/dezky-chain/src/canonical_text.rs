@@ -16,7 +16,7 @@
 //! before, which is always correct. The property tests check both directions against the
 //! canonicaliser.
 
-use crate::canonical::NEEDS_ESCAPE;
+use crate::escape_scan::first_needing_escape;
 
 /// Objects and arrays nested deeper than this are left to the parser (serde_json refuses
 /// nesting beyond 128, and the recogniser must never accept what the parser refuses).
@@ -153,7 +153,7 @@ impl<'a> Scanner<'a> {
     /// that canonical form writes literally, so they need no further check.
     fn skip_to_escape(&mut self) -> Option<(usize, u8)> {
         let rest = &self.text.as_bytes()[self.at..];
-        let offset = rest.iter().position(|&byte| NEEDS_ESCAPE[usize::from(byte)])?;
+        let offset = first_needing_escape(rest)?;
         let stop = self.at + offset;
         self.at = stop + 1;
         Some((stop, rest[offset]))

@@ -14,6 +14,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod canonical_text;
 pub mod checkpoint;
+mod escape_scan;
 pub mod leaf;
 pub mod manifest;
 pub mod merkle;
