@@ -170,7 +170,7 @@ fn check_on_threads<Checked: Send, Error: Send>(
     check: impl Fn(usize) -> Result<Checked, Error> + Sync,
 ) -> Result<Vec<Checked>, Error> {
     if count < PARALLEL_EVENTS || threads <= 1 {
-        return (0..count).map(check).collect();
+        return check_run(0..count, &check);
     }
     let chunks = count.div_ceil(CHUNK_EVENTS);
     let next_chunk = std::sync::atomic::AtomicUsize::new(0);
@@ -186,7 +186,7 @@ fn check_on_threads<Checked: Send, Error: Send>(
                             return done;
                         }
                         let events = chunk * CHUNK_EVENTS..((chunk + 1) * CHUNK_EVENTS).min(count);
-                        done.push((chunk, events.map(check).collect()));
+                        done.push((chunk, check_run(events, check)));
                     }
                 })
             })
@@ -200,6 +200,20 @@ fn check_on_threads<Checked: Send, Error: Send>(
     let mut checked = Vec::with_capacity(count);
     for (_, events) in done {
         checked.extend(events?);
+    }
+    Ok(checked)
+}
+
+/// The checks of a run of events, in order, into a vector of the run's size. Collecting the
+/// `Result`s instead grows the vector by doubling (its size is not known up front), which copied
+/// every checked event about twice more.
+fn check_run<Checked, Error>(
+    events: std::ops::Range<usize>,
+    check: &impl Fn(usize) -> Result<Checked, Error>,
+) -> Result<Vec<Checked>, Error> {
+    let mut checked = Vec::with_capacity(events.len());
+    for index in events {
+        checked.push(check(index)?);
     }
     Ok(checked)
 }
