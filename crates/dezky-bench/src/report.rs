@@ -500,16 +500,17 @@ pub enum MarkerError {
     #[error("{path} has the {BEGIN_MARKER} marker more than once; fix the markers by hand")]
     Repeated { path: String },
     #[error(
-        "{path}: the text between the markers starts with {found:?}, not with {GENERATED_HEADING:?}; \
-         move what was written by hand there out of the markers"
+        "{path}: the text between the markers holds {found:?}, which the report did not write (it writes one \
+         heading, {GENERATED_HEADING:?}, and subsections); move what was written by hand there out of the markers"
     )]
     HandWrittenInside { path: String, found: String },
 }
 
 /// `document` with the text between the markers replaced by `section`; when the document has
 /// no markers yet, they are appended at its end with the section between them. Nothing outside
-/// the markers changes. The text between them must be empty or start with `GENERATED_HEADING`,
-/// so that notes written by hand inside the markers are refused rather than lost.
+/// the markers changes. The text between them must be empty or the generated section: it starts
+/// with `GENERATED_HEADING` and has no other heading of that level (the report's own are one
+/// level down), so that notes written by hand inside the markers are refused rather than lost.
 pub fn replace_marked_section(document: &str, section: &str, path: &str) -> Result<String, MarkerError> {
     let path = path.to_owned();
     let begin = document.find(BEGIN_MARKER);
@@ -531,9 +532,16 @@ pub fn replace_marked_section(document: &str, section: &str, path: &str) -> Resu
         }
         (Some(begin), Some(end)) if begin < end => {
             let inside = document[begin + BEGIN_MARKER.len()..end].trim_start();
-            if !inside.is_empty() && !inside.starts_with(GENERATED_HEADING) {
-                let found = inside.lines().next().unwrap_or_default().to_owned();
-                return Err(MarkerError::HandWrittenInside { path, found });
+            let foreign = if inside.starts_with(GENERATED_HEADING) {
+                inside.lines().skip(1).find(|line| line.starts_with("## "))
+            } else {
+                inside.lines().next()
+            };
+            if let Some(line) = foreign {
+                return Err(MarkerError::HandWrittenInside {
+                    path,
+                    found: line.to_owned(),
+                });
             }
             Ok(format!(
                 "{}{body}{}",
@@ -618,6 +626,14 @@ mod tests {
             }
         );
         assert!(error.to_string().contains("docs/P.md"), "{error}");
+        let appended = format!("{BEGIN_MARKER}\n{GENERATED_HEADING}\n### Ours\nold\n\n## Later notes\n{END_MARKER}\n");
+        assert_eq!(
+            replace_marked_section(&appended, &format!("{GENERATED_HEADING}\nnew"), "p").unwrap_err(),
+            MarkerError::HandWrittenInside {
+                path: "p".into(),
+                found: "## Later notes".into(),
+            }
+        );
     }
 
     #[test]

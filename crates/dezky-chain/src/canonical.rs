@@ -89,7 +89,9 @@ pub fn write_string(out: &mut String, text: &str) {
     while let Some(index) = first_needing_escape(rest.as_bytes()) {
         // The byte found is ASCII, so both cuts fall on character boundaries.
         out.push_str(&rest[..index]);
-        out.push_str(escape_of(rest.as_bytes()[index]).unwrap_or_default());
+        // Every byte the scan finds has an escape (a test ties the two tables together); were
+        // one ever missing, the byte is written as it is rather than lost.
+        out.push_str(escape_of(rest.as_bytes()[index]).unwrap_or(&rest[index..=index]));
         rest = &rest[index + 1..];
     }
     out.push_str(rest);

@@ -80,11 +80,13 @@ mod tests {
     #[test]
     fn every_byte_at_every_position_is_found_where_the_table_finds_it() {
         let fillers: Vec<u8> = (0..=255u8).filter(|&byte| !NEEDS_ESCAPE[usize::from(byte)]).collect();
+        let mut bytes = Vec::with_capacity(19);
         for &filler in &fillers {
             for length in [1, 7, 8, 9, 16, 19] {
                 for position in 0..length {
                     for byte in 0..=255u8 {
-                        let mut bytes = vec![filler; length];
+                        bytes.clear();
+                        bytes.resize(length, filler);
                         bytes[position] = byte;
                         assert_eq!(
                             first_needing_escape(&bytes),

@@ -162,6 +162,12 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |cores| cores.get().min(MAX_THREADS))
 }
 
+/// The threads each of `read_ahead` pages checked side by side gets, so that together they use
+/// the `cores` (see `PageReads::threads_per_page`).
+fn threads_per_page(cores: usize, read_ahead: usize) -> usize {
+    cores.div_ceil(read_ahead.max(1)).max(1)
+}
+
 /// `check_in_parallel` on `threads` threads (a parameter so that tests run the threads on any
 /// machine, a one-core one included).
 fn check_on_threads<Checked: Send, Error: Send>(
@@ -300,7 +306,8 @@ pub async fn walk_pages(
 ) -> Result<Option<String>, StoreError> {
     let mut last_hash = None;
     let mut reads = PageReads::new(store, page, read_ahead);
-    let mut current = read_and_check(store, after, page, reads.threads_per_page).await?;
+    // The first page is the only one in flight: it is checked on every core.
+    let mut current = read_and_check(store, after, page, cores()).await?;
     while let Some((last_seq, hash)) = current.last.take() {
         last_hash = hash;
         reads.plan(last_seq);
@@ -362,7 +369,7 @@ impl<'a> PageReads<'a> {
             store,
             page,
             depth: read_ahead.max(1),
-            threads_per_page: cores().div_ceil(read_ahead.max(1)),
+            threads_per_page: threads_per_page(cores(), read_ahead),
             in_flight: futures::stream::FuturesOrdered::new(),
             afters: std::collections::VecDeque::new(),
         }
@@ -442,6 +449,16 @@ mod tests {
     use super::*;
 
     const THREADS: [usize; 4] = [1, 2, 3, MAX_THREADS];
+
+    #[test]
+    fn pages_in_flight_share_the_cores() {
+        assert_eq!(threads_per_page(2, READ_AHEAD), 1);
+        assert_eq!(threads_per_page(1, READ_AHEAD), 1);
+        assert_eq!(threads_per_page(MAX_THREADS, READ_AHEAD), 3);
+        assert_eq!(threads_per_page(4, 1), 4);
+        assert_eq!(threads_per_page(4, 0), 4);
+        assert_eq!(threads_per_page(0, 3), 1);
+    }
 
     #[test]
     fn checks_come_back_in_order_at_every_size() {
